@@ -1,0 +1,52 @@
+# Two commands do all the set-up on a fresh machine:  make lab  and  make test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LAB_STAMP := $(VENV)/.lab-installed
+TEST_STAMP := $(VENV)/.test-installed
+PORT ?= 8888
+FIRST_NOTEBOOK := notebooks/00_the_whole_picture.ipynb
+
+.PHONY: lab test notebooks readme lint clean help
+
+help:
+	@echo "make lab        set up .venv (first time only) and open the course in JupyterLab"
+	@echo "make test       set up .venv (first time only) and run every test, notebooks included"
+	@echo "make notebooks  re-execute every notebook in order, each in a fresh kernel (stored outputs)"
+	@echo "make readme     regenerate the README's notebook table from the registry and timings"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-installs only when a requirements file or pyproject.toml changes.
+$(LAB_STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(TEST_STAMP): $(LAB_STAMP) requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+lab: $(LAB_STAMP)
+	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir="$(CURDIR)" $(FIRST_NOTEBOOK)
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest
+
+notebooks: $(LAB_STAMP)
+	$(BIN)/python tools/run_notebooks.py
+	$(BIN)/python tools/readme.py
+
+readme: $(LAB_STAMP)
+	$(BIN)/python tools/readme.py
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check utils tests tools notebooks
+
+clean:
+	rm -rf $(VENV) test-artifacts

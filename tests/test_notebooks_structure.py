@@ -1,0 +1,104 @@
+"""The stored notebooks: one clean run's outputs, paired text twins, the anatomy, the budget."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.name for p in NOTEBOOK_PATHS]
+TIMINGS = json.loads((ROOT / "notebooks" / "timings.json").read_text())
+BUDGET_SECONDS = {"00": 30, "08": 90, "09": 90}
+PEAK_MEMORY_MB = 1024
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def code_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def should_show_something(code: str) -> bool:
+    """A cell that prints, plots or ends in a bare value must have stored outputs."""
+    try:
+        tree = ast.parse("\n".join(l for l in code.splitlines() if not l.startswith(("%", "!"))))
+    except SyntaxError:
+        return False
+    if any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", ""))
+           in ("print", "display", "show") for n in ast.walk(tree)):
+        return True
+    last = tree.body[-1] if tree.body else None
+    return (isinstance(last, ast.Expr) and not code.rstrip().endswith(";")
+            and isinstance(last.value, (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple,
+                                        ast.Compare, ast.BinOp)))
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=IDS)
+def test_stored_outputs_come_from_one_clean_run(path):
+    cells = code_cells(load(path))
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), \
+        f"execution counts {counts} are not 1..{len(cells)}: run `make notebooks`"
+    for index, cell in enumerate(cells):
+        assert source(cell).strip(), f"code cell {index + 1} is empty"
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        assert not errors, f"code cell {index + 1} stores an error: {errors[0]['ename']}"
+        if should_show_something(source(cell)):
+            assert cell["outputs"], f"code cell {index + 1} should show its result but has no output"
+
+
+def test_a_missing_output_is_detected():
+    assert should_show_something("x = 1\nprint(x)")
+    assert should_show_something("out.shape")
+    assert not should_show_something("x = 1")
+    assert not should_show_something("loss.backward()")
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=IDS)
+def test_text_twin_is_in_sync(path):
+    twin = path.with_suffix(".py")
+    assert twin.exists(), f"{twin.name} is missing: the py:percent twin is the reviewable source"
+    nb_cells = [(c["cell_type"], source(c)) for c in load(path)["cells"]]
+    py_cells = [(c.cell_type, c.source) for c in jupytext.read(twin).cells]
+    assert nb_cells == py_cells, f"{path.name} and {twin.name} differ: run `make notebooks`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=IDS)
+def test_anatomy(path):
+    nb = load(path)
+    text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    number = path.name[:2]
+    assert source(nb["cells"][0]).startswith(f"# {number} · "), "title must read 'NN · Topic'"
+    for heading in ("You will learn", "Pitfalls", "Exercises", "Key takeaways"):
+        assert heading in text, f"{path.name} lacks a '{heading}' section"
+    assert "KP " in text, "the 'You will learn' list must carry knowledge-point ids"
+    assert "<details>" in text, "exercise solutions are revealed with <details>"
+    assert "env_report(" in source(code_cells(nb)[0]), "the setup cell reports versions and device"
+    assert "run_summary(" in source(code_cells(nb)[-1]), "the last cell reports the measured run"
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=IDS)
+def test_measured_time_and_memory_within_budget(path):
+    assert path.name in TIMINGS, f"{path.name} has no measurement: run `make notebooks`"
+    measured = TIMINGS[path.name]
+    assert measured["seconds"] <= BUDGET_SECONDS.get(path.name[:2], 60), measured
+    assert measured["peak_mb"] < PEAK_MEMORY_MB, measured
+
+
+def test_readme_table_is_current():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "readme.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

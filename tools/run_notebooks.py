@@ -1,0 +1,97 @@
+"""Re-execute the course notebooks in order, each in a fresh kernel (``make notebooks``).
+
+The py:percent twin (``notebooks/NN_topic.py``) is the source: it is converted to the
+``.ipynb``, every cell is executed top to bottom, and both files are written back, so the
+stored outputs are the product of one clean run. The wall time and the kernel's peak memory
+(VmHWM) of each notebook go to ``notebooks/timings.json``, which the README's table shows.
+
+    python tools/run_notebooks.py                 # every notebook of the registry
+    python tools/run_notebooks.py 02 03           # only these (by number or file name)
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from utils.curriculum import load_registry  # noqa: E402
+
+NOTEBOOKS = ROOT / "notebooks"
+TIMINGS = NOTEBOOKS / "timings.json"
+
+
+def peak_memory_mb(pid: int) -> float:
+    """Peak resident memory of a running process (Linux ``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def execute(ipynb: Path) -> tuple[float, float]:
+    """Execute ``ipynb`` in place from its py:percent twin; return (seconds, peak MB)."""
+    twin = ipynb.with_suffix(".py")
+    nb = jupytext.read(twin) if twin.exists() else nbformat.read(ipynb, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    started = time.perf_counter()
+    with client.setup_kernel():
+        info = client.wait_for_reply(client.kc.kernel_info())
+        nb.metadata["language_info"] = info["content"]["language_info"]
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - started
+        peak = peak_memory_mb(client.km.provisioner.pid)
+        client.set_widgets_metadata()
+    nb.metadata.setdefault("jupytext", {}).pop("text_representation", None)
+    nbformat.write(nb, ipynb)
+    jupytext.write(nb, twin, fmt="py:percent")
+    return seconds, peak
+
+
+def record(name: str, seconds: float, peak: float) -> None:
+    """Merge one measurement into timings.json (locked: several runs may write at once)."""
+    with open(TIMINGS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+        data[name] = {"seconds": round(seconds, 1), "peak_mb": round(peak),
+                      "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+        TIMINGS.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", help="notebook numbers or file names")
+    args = parser.parse_args()
+    entries = [e for e in load_registry()
+               if (NOTEBOOKS / e.file).exists() or (NOTEBOOKS / e.file).with_suffix(".py").exists()]
+    if args.only:
+        wanted = set(args.only)
+        entries = [e for e in entries if e.number in wanted or e.file in wanted]
+        if not entries:
+            parser.error(f"no notebook matches {args.only}")
+    for entry in entries:
+        print(f"executing {entry.file} ...", flush=True)
+        seconds, peak = execute(NOTEBOOKS / entry.file)
+        record(entry.file, seconds, peak)
+        print(f"  {seconds:6.1f} s, peak memory {peak:5.0f} MB", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
