@@ -8,8 +8,13 @@ regression, not a benchmark (the README's table holds the measured times).
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
+
+# Set before torch is imported (here and in every nbval kernel, which inherits it): see the
+# Makefile for why PyTorch's threads should wait passively on a shared 2-core machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 NOTEBOOK_TIMES: dict[str, float] = defaultdict(float)
 BUDGET_SECONDS = {"00": 30.0, "08": 90.0, "09": 90.0}

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from utils.curriculum import load_registry  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by each kernel; see Makefile
 TIMINGS = NOTEBOOKS / "timings.json"
 
 
