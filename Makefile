@@ -37,7 +37,8 @@ $(TEST_STAMP): $(LAB_STAMP) requirements-test.txt
 lab: $(LAB_STAMP)
 	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir="$(CURDIR)" $(FIRST_NOTEBOOK)
+		--ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root) \
+		$(FIRST_NOTEBOOK)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
