@@ -203,3 +203,10 @@ def test_notebook_00_pipeline_explorer(browser, lab):
     check_slider_updates(page, "prediction :", "batch", "7", r"x : \(7, 5, 10\)",
                          "9", r"x : \(9, 5, 10\)", "00-pipeline")
     page.close()
+
+
+def test_notebook_02_shape_explorer(browser, lab):
+    page = open_and_run_all(browser, lab, "02_tensor_shapes.ipynb")
+    check_slider_updates(page, "h_n: (", "hidden_size", "7", r"output: \(3, 5, 7\)",
+                         "9", r"output: \(3, 5, 9\)", "02-shapes")
+    page.close()
