@@ -14,6 +14,7 @@ it). Without it the test is skipped, except under ``CI=true``, where a missing C
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -158,12 +159,14 @@ def displayed_text(output) -> str:
     return output.locator(".widget-output").first.inner_text()
 
 
-def wait_for_text(output, pattern: str, seconds: float = 15) -> str:
-    """Wait until the explorer's displayed text matches ``pattern``; fail after ``seconds``."""
+def wait_for_text(output, pattern: str, seconds: float = 15, check=None) -> str:
+    """Wait until the explorer's displayed text matches ``pattern`` (and ``check(match)`` holds,
+    when given); fail after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         text = displayed_text(output)
-        if re.search(pattern, text):
+        match = re.search(pattern, text)
+        if match and (check is None or check(match)):
             return text
         time.sleep(0.2)
     raise AssertionError(f"the widget's output never matched {pattern!r}; it shows:\n{text}")
@@ -183,19 +186,24 @@ def screenshot(page, name: str) -> None:
 
 
 def check_slider_updates(page, marker: str, label: str, value: str, expected: str,
-                         control_value: str, control_expected: str, shot: str) -> None:
+                         control_value: str, control_expected: str, shot: str,
+                         check=None, control_check=None) -> None:
+    """Move slider ``label`` to ``value`` and wait for ``expected``; then, with the explorer
+    unhooked in the kernel, move it to ``control_value`` and prove the same wait fails."""
     output = explorer_output(page, marker)
     screenshot(page, f"{shot}-before.png")
-    assert not re.search(expected, displayed_text(output))
+    match = re.search(expected, displayed_text(output))
+    assert not (match and (check is None or check(match))), "already showing the new value"
     set_slider(output, label, value)
-    wait_for_text(output, expected)
+    wait_for_text(output, expected, check=check)
+    page.wait_for_timeout(1500)  # a redrawn figure arrives just after the text it follows
     output.scroll_into_view_if_needed()
     screenshot(page, f"{shot}-after.png")
     # The same check must fail once the widget stops updating.
     detach_explorers(page)
     set_slider(output, label, control_value)
     with pytest.raises(AssertionError, match="never matched"):
-        wait_for_text(output, control_expected, seconds=5)
+        wait_for_text(output, control_expected, seconds=5, check=control_check)
 
 
 def test_notebook_00_pipeline_explorer(browser, lab):
@@ -209,4 +217,19 @@ def test_notebook_02_shape_explorer(browser, lab):
     page = open_and_run_all(browser, lab, "02_tensor_shapes.ipynb")
     check_slider_updates(page, "h_n: (", "hidden_size", "7", r"output: \(3, 5, 7\)",
                          "9", r"output: \(3, 5, 9\)", "02-shapes")
+    page.close()
+
+
+def test_notebook_07_training_playground(browser, lab):
+    from utils.widgets.playground import train_run
+
+    def final_loss_is(lr):
+        expected = train_run("Adam", lr).losses[-1]  # the grid's run at this rate, trained here
+        return lambda match: math.isclose(float(match.group(1)), expected, rel_tol=1e-4)
+
+    page = open_and_run_all(browser, lab, "07_adam_training_step.ipynb")
+    number = r"final loss: ([-+\d.e]+)"
+    check_slider_updates(page, "final loss:", "lr", "0.001", number, "0.1", number,
+                         "07-playground", check=final_loss_is(1e-3),
+                         control_check=final_loss_is(0.1))
     page.close()
