@@ -199,7 +199,8 @@ print(f"1/sqrt(H) = {1 / math.sqrt(hidden_size):.4f};  Xavier bound for weight_i
 
 # %%
 # KP 00.2
-for (name, p), redrawn in zip(fresh_lstm.named_parameters(), redraw_lstm_default(fresh_lstm, 7)):
+for (name, p), redrawn in zip(fresh_lstm.named_parameters(), redraw_lstm_default(fresh_lstm, 7),
+                              strict=True):
     assert torch.equal(p, redrawn), name
     assert p.abs().max() <= 1 / math.sqrt(hidden_size), name
 

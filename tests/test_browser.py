@@ -87,7 +87,7 @@ def lab(tmp_path_factory):
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("JupyterLab did not start:\n" +
-                                       (logs / "lab.log").read_text()[-3000:])
+                                       (logs / "lab.log").read_text()[-3000:]) from None
                 time.sleep(0.5)
         yield base, token
     finally:

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.curriculum import (is_proof, load_registry, missing_proofs, proof_cells,
-                              read_notebook)
+from utils.curriculum import is_proof, load_registry, missing_proofs, proof_cells, read_notebook
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"

@@ -32,7 +32,8 @@ def source(cell: dict) -> str:
 def should_show_something(code: str) -> bool:
     """A cell that prints, plots or ends in a bare value must have stored outputs."""
     try:
-        tree = ast.parse("\n".join(l for l in code.splitlines() if not l.startswith(("%", "!"))))
+        tree = ast.parse("\n".join(line for line in code.splitlines()
+                                   if not line.startswith(("%", "!"))))
     except SyntaxError:
         return False
     if any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", ""))
