@@ -1,13 +1,32 @@
-"""Data for the course: synthetic tasks here; the shipped real series follow below.
+"""Data for the course: synthetic tasks, the shipped real series, and the tools to cut them.
 
 Every generator takes an explicit ``torch.Generator`` or seed, so a rerun gives the same data.
+The real series live in ``utils/datasets/`` with a ``*.source.txt`` file stating where they
+come from; a loader checks the file against known facts before handing it out.
+
+For forecasting: :func:`time_split` cuts a series by time (train, then validation, then test),
+:class:`StandardScaler` learns its statistics from the training part only, and
+:class:`SlidingWindows` turns a series into ``(lookback, horizon)`` examples for a
+``DataLoader``.
 """
 
 from __future__ import annotations
 
-import torch
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["adding_problem"]
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["adding_problem", "DATASETS", "AIRLINE_SOURCE", "load_airline", "TimeSplit",
+           "time_split", "StandardScaler", "SlidingWindows"]
+
+DATASETS = Path(__file__).parent / "datasets"
+AIRLINE_SOURCE = ("Box & Jenkins (1976), Time Series Analysis: Forecasting and Control, "
+                  "Series G; via the Time Series Data Library")
 
 
 def adding_problem(batch: int, seq_len: int, seed: int | None = None,
@@ -43,3 +62,196 @@ def adding_problem(batch: int, seq_len: int, seed: int | None = None,
     x = torch.stack([values, markers], dim=-1)
     y = (values[rows, first] + values[rows, second]).unsqueeze(1)
     return x, y
+
+
+def load_airline(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The airline passengers series: 144 monthly totals (thousands), 1949-01 to 1960-12.
+
+    Source: Box & Jenkins (1976), Series G, via the Time Series Data Library (see
+    ``utils/datasets/airline-passengers.source.txt``). Returns ``(dates, values)``: ``dates``
+    a ``datetime64[M]`` array, ``values`` a float64 array. The file is checked before it is
+    used (144 rows of consecutive months from 1949-01, the values sum to 40,363, the last is
+    432); a file that fails a check raises ``ValueError`` saying which. ``path`` replaces the
+    shipped file (for tests).
+    """
+    path = DATASETS / "airline-passengers.csv" if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"the airline series is missing: no file {path.name!r} in "
+                                f"{path.parent.name!r}")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or rows[0] != ["Month", "Passengers"]:
+        raise ValueError(f"{path.name}: expected the header ['Month', 'Passengers'], "
+                         f"got {rows[0] if rows else 'an empty file'}")
+    rows = [row for row in rows[1:] if row]
+    if len(rows) != 144:
+        raise ValueError(f"{path.name}: expected 144 monthly rows, got {len(rows)}")
+    try:
+        dates = np.array([row[0] for row in rows], dtype="datetime64[M]")
+        values = np.array([float(row[1]) for row in rows])
+    except (ValueError, IndexError) as error:
+        raise ValueError(f"{path.name}: a row is not 'YYYY-MM',number ({error})") from None
+    expected_dates = np.arange(np.datetime64("1949-01"), np.datetime64("1961-01"))
+    if not np.array_equal(dates, expected_dates):
+        raise ValueError(f"{path.name}: expected the consecutive months 1949-01..1960-12, "
+                         f"got {dates[0]}..{dates[-1]} with gaps or repeats")
+    if values.sum() != 40_363 or values[-1] != 432:
+        raise ValueError(f"{path.name}: expected values summing to 40,363 and ending at 432, "
+                         f"got a sum of {values.sum():,.0f} ending at {values[-1]:g}")
+    return dates, values
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Index ranges of a chronological split: ``train`` first, then ``val``, then ``test``.
+
+    Use the slices on any array aligned with the series: ``values[split.train]``.
+    """
+    n: int
+    val_size: int
+    test_size: int
+
+    @property
+    def train(self) -> slice:
+        return slice(0, self.n - self.val_size - self.test_size)
+
+    @property
+    def val(self) -> slice:
+        return slice(self.n - self.val_size - self.test_size, self.n - self.test_size)
+
+    @property
+    def test(self) -> slice:
+        return slice(self.n - self.test_size, self.n)
+
+    @property
+    def train_size(self) -> int:
+        return self.n - self.val_size - self.test_size
+
+
+def time_split(n: int, val_size: int, test_size: int) -> TimeSplit:
+    """Split ``n`` time steps by time: the last ``test_size`` are the test part, the
+    ``val_size`` before them the validation part, everything earlier the training part.
+
+    Never shuffle a series before splitting it: the model would see the future.
+    """
+    for name, value, low in (("n", n, 1), ("val_size", val_size, 0),
+                             ("test_size", test_size, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    if val_size + test_size >= n:
+        raise ValueError(f"val_size + test_size = {val_size + test_size} leaves no training "
+                         f"data in a series of length {n}")
+    return TimeSplit(int(n), int(val_size), int(test_size))
+
+
+class StandardScaler:
+    """Subtract a mean and divide by a standard deviation learned by :meth:`fit`.
+
+    Fit it on the training part only (``scaler.fit(values[split.train])``) and apply it to
+    everything: validation and test then play no part in the statistics, as at forecast time
+    when they are still unknown.
+    """
+
+    def __init__(self) -> None:
+        self.mean: float | None = None
+        self.std: float | None = None
+
+    def fit(self, values) -> StandardScaler:
+        array = _as_1d_float("values", values)
+        if len(array) < 2:
+            raise ValueError(f"fit needs at least 2 values, got {len(array)}")
+        std = float(array.std())
+        if not math.isfinite(std) or std == 0:
+            raise ValueError(f"cannot scale: the values have standard deviation {std}")
+        self.mean, self.std = float(array.mean()), std
+        return self
+
+    def _check_fitted(self) -> None:
+        if self.mean is None:
+            raise RuntimeError("this StandardScaler is not fitted yet: call "
+                               "scaler.fit(values[split.train]) first")
+
+    def transform(self, values):
+        """``(values - mean) / std``, as the same type (NumPy array or tensor)."""
+        self._check_fitted()
+        return (values - self.mean) / self.std
+
+    def inverse_transform(self, values):
+        """``values * std + mean``: back to the original units."""
+        self._check_fitted()
+        return values * self.std + self.mean
+
+    def __repr__(self) -> str:
+        if self.mean is None:
+            return "StandardScaler(not fitted)"
+        return f"StandardScaler(mean={self.mean:.4g}, std={self.std:.4g})"
+
+
+def _as_1d_float(name: str, values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    if not isinstance(values, (np.ndarray, list, tuple)):
+        raise TypeError(f"{name} must be a 1-D array, tensor or list of numbers, "
+                        f"got {type(values).__name__}")
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (time,), got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+class SlidingWindows(Dataset):
+    """Forecasting examples cut from one series: ``lookback`` steps in, ``horizon`` steps out.
+
+    Item ``k`` is ``(x, y)`` with ``x = series[s - lookback : s]`` shaped ``(lookback, 1)``
+    (one feature per step, ready for ``nn.LSTM(input_size=1, batch_first=True)``) and
+    ``y = series[s : s + horizon]`` shaped ``(horizon,)``, where ``s = first_target + k``.
+    ``first_target`` (default ``lookback``) is where the first target starts: set it to the
+    start of the validation part to get validation examples whose inputs may reach back into
+    the training part but whose targets are all validation steps. ``last_target`` (default:
+    the series' end) is one past the last step any target may use.
+    """
+
+    def __init__(self, series, lookback: int, horizon: int = 1,
+                 first_target: int | None = None, last_target: int | None = None):
+        array = _as_1d_float("series", series)
+        for name, value in (("lookback", lookback), ("horizon", horizon)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__} "
+                                f"({value!r})")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        n = len(array)
+        if lookback + horizon > n:
+            raise ValueError(f"a window of lookback {lookback} + horizon {horizon} = "
+                             f"{lookback + horizon} steps does not fit in a series of "
+                             f"length {n}")
+        first = lookback if first_target is None else first_target
+        last = n if last_target is None else last_target
+        if not lookback <= first <= n:
+            raise ValueError(f"first_target must be in [lookback, len(series)] = "
+                             f"[{lookback}, {n}] so that the inputs exist, got {first}")
+        if not first + horizon <= last <= n:
+            raise ValueError(f"last_target must be in [first_target + horizon, len(series)] "
+                             f"= [{first + horizon}, {n}], got {last}")
+        self.series = torch.tensor(array, dtype=torch.float32)
+        self.lookback, self.horizon = lookback, horizon
+        self.first_target, self.last_target = first, last
+
+    def __len__(self) -> int:
+        return self.last_target - self.horizon - self.first_target + 1
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"window {k} out of range for {len(self)} windows")
+        s = self.first_target + (k % len(self))
+        return (self.series[s - self.lookback:s].unsqueeze(-1),
+                self.series[s:s + self.horizon])
+
+    def __repr__(self) -> str:
+        return (f"SlidingWindows({len(self)} windows, lookback={self.lookback}, "
+                f"horizon={self.horizon}, targets in [{self.first_target}, "
+                f"{self.last_target}))")
