@@ -15,18 +15,17 @@ from torch import nn
 
 from utils.models import LSTMRegressor
 from utils.optim import Adam, AdamW
+from utils.training import one_thread
 
 STEPS = 100
 TOLERANCE = 1e-12
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def tiny_tensors_on_one_thread():
     """Tiny tensors: one thread is faster, and far faster while other processes share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_thread():
+        yield
 
 
 def trajectory_gap(make_reference, make_candidate, steps=STEPS):

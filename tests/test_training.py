@@ -55,3 +55,14 @@ def test_run_summary_measures():
     import time
     text = run_summary(time.perf_counter() - 2.0)
     assert text.startswith("This run: 2.") and "MB" in text
+
+
+def test_one_thread_restores_the_thread_count():
+    from utils.training import one_thread
+    before = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), one_thread():
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before

@@ -18,6 +18,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,21 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["set_seed", "pick_device", "env_report", "run_summary", "History", "fit"]
+__all__ = ["one_thread", "set_seed", "pick_device", "env_report", "run_summary", "History", "fit"]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block, then restore the thread count.
+
+    Small models and an explorer's tiny tensors gain nothing from a second thread: handing
+    the work over costs more than the work, and far more when the CPU is busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def set_seed(seed: int) -> None:

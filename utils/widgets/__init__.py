@@ -37,8 +37,11 @@ class Explorer:
         self.result: Any = None
         self.last_update_seconds = 0.0
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
-        self.widget = widgets.VBox(
-            [*header, widgets.HBox([widgets.VBox(list(self.controls.values())), self.output])])
+        # The controls keep their width; a wide drawing scrolls instead of covering them.
+        controls_box = widgets.VBox(list(self.controls.values()),
+                                    layout=widgets.Layout(flex="0 0 auto"))
+        self.output.layout.overflow = "auto"
+        self.widget = widgets.VBox([*header, widgets.HBox([controls_box, self.output])])
         for control in self.controls.values():
             control.observe(self.update, names="value")
         self.update()

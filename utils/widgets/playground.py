@@ -18,8 +18,7 @@ starts with the line ``final loss: <value>``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -29,6 +28,7 @@ from IPython.display import SVG, display
 from torch import nn
 
 from ..models import LSTMRegressor
+from ..training import one_thread
 from ..viz import GATE_COLORS
 from . import Explorer
 
@@ -64,18 +64,6 @@ class Run:
         """The first step whose loss is not finite, or ``None``."""
         bad = np.flatnonzero(~np.isfinite(self.losses))
         return int(bad[0]) if bad.size else None
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one CPU thread inside the block: these tensors are tiny, and a second
-    thread costs more than it saves (far more when the CPU is busy)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def playground_task(seed: int = 0, n_train: int = 16, n_test: int = 256) -> Task:
@@ -118,7 +106,7 @@ def train_run(optimizer: str, lr: float, steps: int = MAX_STEPS, seed: int = 0,
     task = playground_task() if task is None else task
     x, y = task.x.to(dtype), task.y.to(dtype)
     losses = np.full(steps + 1, np.nan)
-    with torch.random.fork_rng(devices=[]), _one_thread():
+    with torch.random.fork_rng(devices=[]), one_thread():
         torch.manual_seed(seed)
         model = LSTMRegressor(10, 20, 2, 1).to(dtype)
         opt = make_optimizer(optimizer, model.parameters(), lr)
@@ -195,7 +183,7 @@ def train_runs_together(pairs: Iterable[tuple[str, float]], steps: int = MAX_STE
     task = playground_task() if task is None else task
     x, y = task.x.to(dtype), task.y.to(dtype)
     losses = np.full((len(pairs), steps + 1), np.nan)                # rows in `order`
-    with torch.random.fork_rng(devices=[]), _one_thread():
+    with torch.random.fork_rng(devices=[]), one_thread():
         torch.manual_seed(seed)
         model = LSTMRegressor(10, 20, 2, 1).to(dtype)
         copies = {name: {key: p.detach().expand(counts[name], *p.shape).clone().requires_grad_()

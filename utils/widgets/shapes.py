@@ -13,44 +13,21 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import ipywidgets as widgets
 import torch
 from IPython.display import SVG, display
 from torch import nn
 
+from ..training import one_thread
 from ..viz import GATE_COLORS
 from . import Explorer
 
-__all__ = ["SHAPE_NAMES", "lstm_shapes", "shapes_svg", "shape_explorer", "one_thread",
-           "keep_controls_visible"]
+__all__ = ["SHAPE_NAMES", "lstm_shapes", "shapes_svg", "shape_explorer"]
 
 SHAPE_NAMES = ("input", "output", "h_n", "c_n", "head output")
 _COLORS = {"input": "#8C8C8C", "output": GATE_COLORS["h"], "h_n": GATE_COLORS["h"],
            "c_n": GATE_COLORS["c"], "head output": GATE_COLORS["o"]}
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one CPU thread inside the block. An explorer's tensors are tiny: handing
-    them to a second thread costs more than the work, and far more when the CPU is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def keep_controls_visible(explorer: Explorer) -> Explorer:
-    """Stop a wide drawing from squeezing the column of controls (which would hide the
-    sliders' readouts under the output); the output scrolls sideways instead."""
-    controls_box, output = explorer.widget.children[-1].children
-    controls_box.layout.flex = "0 0 auto"
-    output.layout.overflow = "auto"
-    return explorer
 
 
 def _check_int(name: str, value: object, low: int) -> int:
@@ -203,5 +180,4 @@ def shape_explorer() -> Explorer:
     }
     explorer = Explorer(controls, lstm_shapes, _show,
                         title="nn.LSTM shapes: move a control, a real forward pass answers")
-    keep_controls_visible(explorer)
     return explorer

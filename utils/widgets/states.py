@@ -27,9 +27,9 @@ from IPython.display import SVG, display
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
+from ..training import one_thread
 from ..viz import GATE_COLORS
 from . import Explorer
-from .shapes import keep_controls_visible, one_thread
 
 __all__ = ["INITIAL_STATES", "SIGNALS", "HIDDEN_SIZE", "WARM_UP_STEPS", "FORGET_TOLERANCE",
            "make_cell", "input_signal", "state_trajectories", "trajectories_svg",
@@ -252,5 +252,4 @@ def state_explorer() -> Explorer:
     }
     explorer = Explorer(controls, state_trajectories, _show,
                         title="Initial states: how long does the LSTM remember where it started?")
-    keep_controls_visible(explorer)
     return explorer
