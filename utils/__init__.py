@@ -2,13 +2,21 @@
 
 One module per concern, each small enough to read:
 
-- ``models``     the classic LSTM regressor (and, later, an LSTM written from scratch)
-- ``training``   seeding, device choice, an environment report, the training loop
-- ``data``       the shipped datasets, sliding windows and synthetic tasks
-- ``viz``        plots and the drawn LSTM cell
-- ``widgets``    one factory per interactive explorer, testable without a browser
-- ``checks``     exercise checkers with friendly feedback
-- ``curriculum`` the registry of knowledge points and the proof-cell check
+- ``models``         the classic LSTM regressor, and ``ScratchLSTMCell``/``ScratchLSTM``:
+                     ``nn.LSTMCell``/``nn.LSTM`` in plain tensor operations, proven equal
+- ``states``         initial states: shapes, zeros that match the input, a learned state (03)
+- ``initialisation`` named initialisation schemes and gate-saturation statistics (04)
+- ``sequences``      summaries of padded batches: gather by length, packing, pooling (05)
+- ``losses``         regression losses written out, refusing shapes that would broadcast (06)
+- ``optim``          Adam and AdamW written out (07)
+- ``training``       seeding, device choice, an environment report, the ``fit`` loop
+- ``data``           the shipped datasets, sliding windows, splits, scalers, synthetic tasks
+- ``forecast``       baselines (naive, seasonal naive, seasonal ARIMA) and error metrics (08)
+- ``memory``         comparable recurrent models, per-step input gradients, gates (09)
+- ``viz``            plots and the drawn LSTM cell
+- ``widgets``        one explorer per notebook, testable without a browser
+- ``checks``         exercise checkers with friendly feedback, one module per notebook
+- ``curriculum``     the registry of knowledge points and the proof-cell check
 
 Whatever *is* the lesson stays visible in the notebooks; these helpers hold what
 repeats across notebooks or would distract from it.
