@@ -23,6 +23,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,14 +42,33 @@ def peak_memory_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+# No cell of the course takes a minute. A cell that takes CELL_TIMEOUT seconds hit a known
+# nbclient bug (jupyter/nbclient#312): output printed into an ipywidgets Output area can make
+# the client miss the cell's reply and wait forever. Such a run is thrown away and the
+# notebook executed again from scratch, in a fresh kernel.
+CELL_TIMEOUT = 150
+ATTEMPTS = 3
+
+
 def execute(ipynb: Path) -> tuple[float, float]:
+    """Execute ``ipynb`` in place from its twin, retrying a stalled run; (seconds, peak MB)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return execute_once(ipynb)
+        except CellTimeoutError as error:
+            print(f"  attempt {attempt}: a cell stalled for {CELL_TIMEOUT} s "
+                  f"({str(error).splitlines()[0]}); starting over in a fresh kernel", flush=True)
+    raise RuntimeError(f"{ipynb.name}: every one of {ATTEMPTS} runs stalled")
+
+
+def execute_once(ipynb: Path) -> tuple[float, float]:
     """Execute ``ipynb`` in place from its py:percent twin; return (seconds, peak MB)."""
     twin = ipynb.with_suffix(".py")
     nb = jupytext.read(twin) if twin.exists() else nbformat.read(ipynb, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     started = time.perf_counter()
     with client.setup_kernel():
