@@ -65,10 +65,11 @@ def execute_once(ipynb: Path) -> tuple[float, float]:
     """Execute ``ipynb`` in place from its py:percent twin; return (seconds, peak MB)."""
     twin = ipynb.with_suffix(".py")
     nb = jupytext.read(twin) if twin.exists() else nbformat.read(ipynb, as_version=4)
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"  # stable ids: a re-run diffs only where outputs changed
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     started = time.perf_counter()
     with client.setup_kernel():
