@@ -49,7 +49,7 @@ notebook_started = time.perf_counter()
 import torch
 from torch import nn
 
-from utils.checks import nb02
+from utils.checks import error_of, nb02
 from utils.training import env_report, pick_device, run_summary, set_seed
 from utils.widgets.shapes import shape_explorer
 
@@ -300,16 +300,7 @@ assert (head(out[:, -1]) - y_flat).shape == (batch_size, batch_size)   # 256 dif
 # ## 8. Pitfalls
 #
 # Each common wrong shape, with the message the installed PyTorch gives (caught, printed and
-# checked). `error_of` runs a call and returns what it raised.
-
-# %%
-def error_of(call):
-    """Run ``call()``; return ``'ErrorType: message'`` of what it raised, or None."""
-    try:
-        call()
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return None
+# checked). `error_of` (from `utils.checks`) runs a call and returns what it raised.
 
 # %% [markdown]
 # **The wrong number of features.** The message names both sizes:

@@ -49,7 +49,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
-from utils.checks import nb03
+from utils.checks import error_of, nb03
 from utils.states import LearnedInitialState, state_shapes, zero_state
 from utils.training import env_report, pick_device, run_summary, set_seed
 from utils.viz import GATE_COLORS, new_figure
@@ -135,16 +135,6 @@ print("bidirectional, 3 layers, proj_size 5:", state_shapes(bidirectional_projec
 # %% [markdown]
 # What goes wrong otherwise, with the installed PyTorch's messages. A state of the wrong shape
 # (here: built for a batch of 8) gets a clear message:
-
-# %%
-def error_of(call):
-    """Run ``call()``; return ``'ErrorType: message'`` of what it raised, or None."""
-    try:
-        call()
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
 
 small = torch.zeros(num_layers, 8, hidden_size, device=device)
 shape_message = error_of(lambda: lstm(x, (small, small)))

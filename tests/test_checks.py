@@ -17,3 +17,19 @@ def test_nb00_checkers():
     assert check_mse_denominator(48)
     assert not check_mse_denominator(16) and not check_mse_denominator(True)
     assert "elements" in repr(check_mse_denominator(16))
+
+
+def test_error_of_names_the_error_or_returns_none():
+    from utils.checks import error_of
+    assert error_of(lambda: int("x")) == "ValueError: invalid literal for int() with base 10: 'x'"
+    assert error_of(lambda: 1) is None
+
+
+def test_as_number():
+    import numpy as np
+
+    from utils.checks import as_number
+    assert as_number(3) == 3.0 and as_number(np.float32(0.5)) == 0.5
+    assert as_number(torch.tensor([2.0])) == 2.0
+    for bad in (True, "1", None, torch.ones(2), float("nan"), [1.0]):
+        assert as_number(bad) is None

@@ -66,3 +66,14 @@ def test_one_thread_restores_the_thread_count():
     with pytest.raises(RuntimeError), one_thread():
         raise RuntimeError("boom")
     assert torch.get_num_threads() == before
+
+
+def test_check_int():
+    from utils.training import check_int
+    assert check_int("n", 3) == 3 and check_int("n", 0, low=0) == 0
+    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
+        check_int("n", 0)
+    with pytest.raises(TypeError, match="n must be an int"):
+        check_int("n", 2.0)
+    with pytest.raises(TypeError):
+        check_int("n", True)

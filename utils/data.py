@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["adding_problem", "DATASETS", "AIRLINE_SOURCE", "load_airline", "TimeSplit",
+__all__ = ["adding_problem", "as_series", "DATASETS", "AIRLINE_SOURCE", "load_airline", "TimeSplit",
            "time_split", "StandardScaler", "SlidingWindows"]
 
 DATASETS = Path(__file__).parent / "datasets"
@@ -159,7 +159,7 @@ class StandardScaler:
         self.std: float | None = None
 
     def fit(self, values) -> StandardScaler:
-        array = _as_1d_float("values", values)
+        array = as_series("values", values)
         if len(array) < 2:
             raise ValueError(f"fit needs at least 2 values, got {len(array)}")
         std = float(array.std())
@@ -189,7 +189,9 @@ class StandardScaler:
         return f"StandardScaler(mean={self.mean:.4g}, std={self.std:.4g})"
 
 
-def _as_1d_float(name: str, values) -> np.ndarray:
+def as_series(name: str, values, min_length: int = 1) -> np.ndarray:
+    """``values`` as a finite 1-D float64 array of at least ``min_length`` values, or a clear
+    ``TypeError``/``ValueError`` naming ``name``."""
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     if not isinstance(values, (np.ndarray, list, tuple)):
@@ -198,6 +200,8 @@ def _as_1d_float(name: str, values) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D (time,), got shape {array.shape}")
+    if len(array) < min_length:
+        raise ValueError(f"{name} needs at least {min_length} values, got {len(array)}")
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
@@ -217,7 +221,7 @@ class SlidingWindows(Dataset):
 
     def __init__(self, series, lookback: int, horizon: int = 1,
                  first_target: int | None = None, last_target: int | None = None):
-        array = _as_1d_float("series", series)
+        array = as_series("series", series)
         for name, value in (("lookback", lookback), ("horizon", horizon)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__} "

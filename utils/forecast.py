@@ -20,25 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from .data import as_series
 
 __all__ = ["one_blas_thread", "naive_forecast", "seasonal_naive_forecast", "sarima_forecast", "rmse", "mape"]
-
-
-def _series(name: str, values, min_length: int = 1) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    if not isinstance(values, (np.ndarray, list, tuple)):
-        raise TypeError(f"{name} must be a 1-D array, tensor or list of numbers, "
-                        f"got {type(values).__name__}")
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (time,), got shape {array.shape}")
-    if len(array) < min_length:
-        raise ValueError(f"{name} needs at least {min_length} values, got {len(array)}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -85,14 +70,14 @@ def one_blas_thread() -> Iterator[int]:
 def naive_forecast(history, horizon: int) -> np.ndarray:
     """The last observed value, repeated ``horizon`` times."""
     horizon = _positive_int("horizon", horizon)
-    return np.full(horizon, _series("history", history)[-1])
+    return np.full(horizon, as_series("history", history)[-1])
 
 
 def seasonal_naive_forecast(history, horizon: int, season: int = 12) -> np.ndarray:
     """The value one season earlier: step ``k`` of the forecast repeats
     ``history[len(history) - season + (k % season)]``, i.e. the same month last year."""
     horizon, season = _positive_int("horizon", horizon), _positive_int("season", season)
-    array = _series("history", history, min_length=season)
+    array = as_series("history", history, min_length=season)
     last_season = array[-season:]
     return np.array([last_season[k % season] for k in range(horizon)])
 
@@ -107,7 +92,7 @@ def sarima_forecast(history, horizon: int, order=(0, 1, 1), seasonal_order=(0, 1
     from statsmodels.tsa.statespace.sarimax import SARIMAX  # heavy: imported on first use
 
     horizon = _positive_int("horizon", horizon)
-    array = _series("history", history, min_length=2 * seasonal_order[3] + 2)
+    array = as_series("history", history, min_length=2 * seasonal_order[3] + 2)
     if log and (array <= 0).any():
         raise ValueError("log=True needs a positive series; got values <= 0")
     target = np.log(array) if log else array
@@ -123,7 +108,7 @@ def sarima_forecast(history, horizon: int, order=(0, 1, 1), seasonal_order=(0, 1
 
 
 def _pair(forecast, truth) -> tuple[np.ndarray, np.ndarray]:
-    forecast, truth = _series("forecast", forecast), _series("truth", truth)
+    forecast, truth = as_series("forecast", forecast), as_series("truth", truth)
     if forecast.shape != truth.shape:
         raise ValueError(f"forecast and truth must have the same shape, got "
                          f"{forecast.shape} and {truth.shape}")

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["one_thread", "set_seed", "pick_device", "env_report", "run_summary", "History", "fit"]
+__all__ = ["one_thread", "check_int", "set_seed", "pick_device", "env_report", "run_summary", "History", "fit"]
 
 
 @contextmanager
@@ -155,7 +155,8 @@ def _finite_number(name: str, value: object, *, positive: bool) -> float:
     return float(value)
 
 
-def _int_at_least(name: str, value: object, low: int) -> int:
+def check_int(name: str, value: object, low: int = 1) -> int:
+    """Return ``value`` if it is an ``int`` >= ``low``; raise a clear error otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
     if value < low:
@@ -245,9 +246,9 @@ def fit(model: nn.Module, train_data: Iterable, val_data: Iterable | None = None
     _check_batches("train_data", train_data)
     if val_data is not None:
         _check_batches("val_data", val_data)
-    epochs = _int_at_least("epochs", epochs, 1)
+    epochs = check_int("epochs", epochs, 1)
     if patience is not None:
-        patience = _int_at_least("patience", patience, 1)
+        patience = check_int("patience", patience, 1)
     min_delta = _finite_number("min_delta", min_delta, positive=False)
     if max_norm is not None:
         max_norm = _finite_number("max_norm", max_norm, positive=True)

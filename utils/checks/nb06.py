@@ -7,17 +7,9 @@ import math
 import torch
 
 from ..losses import check_same_shape, huber, mse, mse_grad
-from . import Verdict, feedback
+from . import Verdict, as_number, feedback
 
 __all__ = ["check_fixed_loss", "check_mse_gradient", "check_huber_value", "check_raw_mse"]
-
-
-def _number(answer: object) -> float | None:
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        return float(answer)
-    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-        return float(answer)
-    return None
 
 
 def _close(a: float, b: float) -> bool:
@@ -26,7 +18,7 @@ def _close(a: float, b: float) -> bool:
 
 def check_fixed_loss(answer: object, prediction: torch.Tensor, target: torch.Tensor) -> Verdict:
     """Exercise 06.1: the right MSE of ``(B, 1)`` predictions against ``(B,)`` targets."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give the loss as one number (a float or a 0-d tensor), "
                                    f"got {type(answer).__name__}.")
@@ -73,7 +65,7 @@ def check_mse_gradient(answer: object, prediction: torch.Tensor,
 
 def check_huber_value(answer: object, residual: float = 3.0, delta: float = 1.0) -> Verdict:
     """Exercise 06.3: Huber's loss of one residual."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give one number, got {type(answer).__name__}.")
     r = torch.tensor([residual])
@@ -91,7 +83,7 @@ def check_huber_value(answer: object, residual: float = 3.0, delta: float = 1.0)
 def check_raw_mse(answer: object, standardized_mse: float = 0.04,
                   target_std: float = 50.0) -> Verdict:
     """Exercise 06.4: an MSE on standardized targets, back in the original units."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give one number, got {type(answer).__name__}.")
     expected = standardized_mse * target_std**2

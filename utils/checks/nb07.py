@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
-from . import Verdict, feedback
+from . import Verdict, as_number, feedback
 
 __all__ = ["check_accumulated_grad", "check_first_adam_step", "check_adamw_shrink",
            "check_clipped_gradients"]
-
-
-def _number(answer: object) -> float | None:
-    """``answer`` as a float if it is a real number (or a one-element tensor), else ``None``."""
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
-        return None
-    return float(answer)
 
 
 def check_accumulated_grad(answer: object, grad_a: float = 0.5, grad_b: float = -0.2) -> Verdict:
@@ -29,7 +19,7 @@ def check_accumulated_grad(answer: object, grad_a: float = 0.5, grad_b: float = 
     (grad_a * p).backward()   # d(grad_a * p)/dp = grad_a
     (grad_b * p).backward()
     expected = p.grad.item()
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give a number, got {answer!r}.")
     return feedback(math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9),
@@ -43,7 +33,7 @@ def check_first_adam_step(answer: object, grad: float = 123.4, lr: float = 0.01)
     p.grad = torch.full_like(p, grad)
     torch.optim.Adam([p], lr=lr).step()
     expected = abs(p.item())
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give a number, got {answer!r}.")
     return feedback(math.isclose(value, expected, rel_tol=1e-6),
@@ -62,7 +52,7 @@ def check_adamw_shrink(answer: object, lr: float = 0.01, weight_decay: float = 0
         p.grad = torch.zeros_like(p)
         opt.step()
     expected = p.item()
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give a number, got {answer!r}.")
     # four significant digits pass (0.9048); exp(-lr * wd * steps) = 0.904837 does not
@@ -85,9 +75,9 @@ def check_clipped_gradients(answer: object, grads: tuple[float, float] = (3.0, 4
     if isinstance(answer, torch.Tensor):
         answer = answer.tolist()
     if not isinstance(answer, (tuple, list)) or len(answer) != len(grads) \
-            or any(_number(a) is None for a in answer):
+            or any(as_number(a) is None for a in answer):
         return feedback(False, "", f"give a pair of numbers such as (0.1, 0.2), got {answer!r}.")
-    values = [_number(a) for a in answer]
+    values = [as_number(a) for a in answer]
     ok = all(math.isclose(v, e, rel_tol=1e-5) for v, e in zip(values, expected, strict=True))
     return feedback(ok,
                     f"The total norm is {total:g}; every gradient is multiplied by "

@@ -6,20 +6,10 @@ import math
 
 import numpy as np
 
-from . import Verdict, feedback
+from . import Verdict, as_number, feedback
 
 __all__ = ["check_window_count", "check_train_mean", "early_stop_epochs", "check_early_stop",
            "check_seasonal_naive_mape"]
-
-
-def _number(answer: object) -> float | None:
-    if isinstance(answer, bool):
-        return None
-    if isinstance(answer, (int, float, np.integer, np.floating)) and math.isfinite(answer):
-        return float(answer)
-    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 0)() == 1:
-        return float(answer.item())
-    return None
 
 
 def check_window_count(answer: object, n: int = 120, lookback: int = 24,
@@ -47,7 +37,7 @@ def check_train_mean(answer: object, values=None, train_size: int = 120,
         from ..data import load_airline
         values = load_airline()[1]
     values = np.asarray(values, dtype=float)
-    number = _number(answer)
+    number = as_number(answer)
     if number is None:
         return feedback(False, "", f"give one number (scaler.mean), got {answer!r}.")
     expected = values[:train_size].mean()
@@ -109,7 +99,7 @@ def check_seasonal_naive_mape(answer: object, values=None, horizon: int = 12) ->
     forecast = history[-12:][:horizon]
     expected = 100 * np.mean(np.abs(forecast - truth) / truth)
     rmse = np.sqrt(np.mean((forecast - truth) ** 2))
-    number = _number(answer)
+    number = as_number(answer)
     if number is None:
         return feedback(False, "", f"give one number in percent, got {answer!r}.")
     if math.isclose(number, expected / 100, rel_tol=1e-3):

@@ -19,7 +19,7 @@ import torch
 from IPython.display import SVG, display
 from torch import nn
 
-from ..training import one_thread
+from ..training import check_int, one_thread
 from ..viz import GATE_COLORS
 from . import Explorer
 
@@ -28,14 +28,6 @@ __all__ = ["SHAPE_NAMES", "lstm_shapes", "shapes_svg", "shape_explorer"]
 SHAPE_NAMES = ("input", "output", "h_n", "c_n", "head output")
 _COLORS = {"input": "#8C8C8C", "output": GATE_COLORS["h"], "h_n": GATE_COLORS["h"],
            "c_n": GATE_COLORS["c"], "head output": GATE_COLORS["o"]}
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return value
 
 
 def _check_bool(name: str, value: object) -> bool:
@@ -54,8 +46,8 @@ def lstm_shapes(batch: int, seq_len: int, input_size: int, hidden_size: int, num
     """
     for name, value in [("batch", batch), ("seq_len", seq_len), ("input_size", input_size),
                         ("hidden_size", hidden_size), ("num_layers", num_layers)]:
-        _check_int(name, value, 1)
-    _check_int("proj_size", proj_size, 0)
+        check_int(name, value, 1)
+    check_int("proj_size", proj_size, 0)
     _check_bool("batch_first", batch_first)
     _check_bool("bidirectional", bidirectional)
     # a private random stream: moving a slider must not shift the notebook's random numbers
