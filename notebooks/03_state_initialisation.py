@@ -136,6 +136,7 @@ print("bidirectional, 3 layers, proj_size 5:", state_shapes(bidirectional_projec
 # What goes wrong otherwise, with the installed PyTorch's messages. A state of the wrong shape
 # (here: built for a batch of 8) gets a clear message:
 
+# %%
 small = torch.zeros(num_layers, 8, hidden_size, device=device)
 shape_message = error_of(lambda: lstm(x, (small, small)))
 print(shape_message)

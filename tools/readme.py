@@ -31,6 +31,12 @@ def render_table() -> str:
         mem = f"{t['peak_mb']} MB" if t else "—"
         rows.append(f"| {entry.number} | {name} | {entry.summary} | {len(entry.points)} | "
                     f"{run} | {mem} |")
+    measured = {e.number: timings[e.file]["seconds"] for e in load_registry()
+                if e.file in timings and (ROOT / "notebooks" / e.file).exists()}
+    core = [seconds for number, seconds in measured.items() if number <= "07"]
+    rows.append("")
+    rows.append(f"Measured in one `make notebooks` run: the core course (00-07) "
+                f"{sum(core):.0f} s, all {len(measured)} notebooks {sum(measured.values()):.0f} s.")
     return "\n".join(rows)
 
 
