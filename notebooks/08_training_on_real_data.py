@@ -33,7 +33,7 @@
 # - **KP 08.5** to make a multi-step forecast and compare it honestly with naive, seasonal-naive
 #   and seasonal-ARIMA forecasts of the same held-out months.
 #
-# **Run time:** about 50 s on a busy 2-core laptop-class CPU (it trains 19 small LSTMs); the last
+# **Run time:** about 10 s on a 2-core laptop-class CPU (it trains 19 small LSTMs); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import json
+import math
+import re
 from pathlib import Path
 
 import jupytext
@@ -93,6 +95,10 @@ def test_anatomy(path):
 def test_measured_time_and_memory_within_budget(path):
     assert path.name in TIMINGS, f"{path.name} has no measurement: run `make notebooks`"
     measured = TIMINGS[path.name]
+    stated = re.search(r"\*\*Run time:\*\* about (\d+) s", source(load(path)["cells"][0]))
+    assert stated, "the title cell states the run time"
+    assert int(stated.group(1)) == max(5, 5 * math.ceil(measured["seconds"] / 5)), \
+        f"the title's run time is not the measured {measured['seconds']} s: run `make notebooks`"
     assert measured["seconds"] <= BUDGET_SECONDS.get(path.name[:2], 60), measured
     assert measured["peak_mb"] < PEAK_MEMORY_MB, measured
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import math
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -80,10 +82,25 @@ def execute_once(ipynb: Path) -> tuple[float, float]:
         seconds = time.perf_counter() - started
         peak = peak_memory_mb(client.km.provisioner.pid)
         client.set_widgets_metadata()
+    stamp_run_time(nb, seconds)
     nb.metadata.setdefault("jupytext", {}).pop("text_representation", None)
     nbformat.write(nb, ipynb)
     jupytext.write(nb, twin, fmt="py:percent")
     return seconds, peak
+
+
+RUN_TIME = re.compile(r"\*\*Run time:\*\* about \d+ s on a (busy )?2-core")
+
+
+def stamp_run_time(nb, seconds: float) -> None:
+    """Write the measured time, rounded up to 5 s, into the title cell's **Run time:** line."""
+    title = nb.cells[0]
+    rounded = max(5, 5 * math.ceil(seconds / 5))
+    title.source, count = RUN_TIME.subn(f"**Run time:** about {rounded} s on a 2-core",
+                                        title.source)
+    if count != 1:
+        raise ValueError(f"the first cell needs one line '**Run time:** about N s on a 2-core "
+                         f"laptop-class CPU', found {count}")
 
 
 def record(name: str, seconds: float, peak: float) -> None:
