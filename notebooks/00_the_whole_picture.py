@@ -322,12 +322,14 @@ assert "For unbatched 2-D input, hx and cx should also be 2-D" in two_d_message
 
 # %% [markdown]
 # Without explicit states nothing fails in the LSTM at all: `out` is `(16, 20)`, one sequence of
-# 16 steps, and `out[:, -1]` silently takes the last *feature* of every step. The error surfaces
-# in the head, far from its cause:
+# 16 steps, and `out[:, -1]` silently takes the last *hidden unit* of every step. The error
+# surfaces in the head, far from its cause:
 
 # %%
+out_2d, _ = model.lstm(torch.randn(16, 10, device=device))
+assert out_2d.shape == (16, 20) and out_2d[:, -1].shape == (16,)
 try:
-    model.fc(model.lstm(torch.randn(16, 10, device=device))[0][:, -1])
+    model.fc(out_2d[:, -1])
 except RuntimeError as error:
     head_message = str(error)
 print("RuntimeError:", head_message)
@@ -410,8 +412,8 @@ nb00.check_mse_denominator(answer_2)
 # - The classic example maps `(batch, seq_len, input_size)` to `(batch, output_size)` through
 #   `out[:, -1]`, the last hidden output.
 # - Default LSTM parameters are U(±1/√H), not Xavier; `nn.Linear`'s are U(±1/√fan_in).
-# - `MSELoss` averages over elements; a `(B,)` target against `(B, 1)` predictions is a silent bug
-#   with a warning.
+# - `MSELoss` averages over elements; a `(B,)` target against `(B, 1)` predictions gives a wrong
+#   loss that only warns.
 # - Omitting `(h0, c0)` is the same as passing zeros, and cannot put them on the wrong device.
 # - `out[:, -1]` is a summary only for unidirectional, unpadded batches.
 #

@@ -42,6 +42,7 @@
 # fail if the claim were wrong.
 
 # %%
+import copy
 import math
 import time
 import warnings
@@ -276,8 +277,7 @@ print("h_n from nn.LSTM:\n", h_torch[0].detach())
 # KP 01.3
 torch.testing.assert_close(h_t, h_torch[0])
 torch.testing.assert_close(c_t, c_torch[0])
-assert ((0 < i_t) & (i_t < 1) & (0 < f_t) & (f_t < 1) & (0 < o_t) & (o_t < 1)).all()
-assert (g_t.abs() < 1).all() and (h_t.abs() < 1).all()      # tanh-bounded; c_t is not
+assert (h_torch.abs() < 1).all()   # h = o * tanh(c): nn.LSTM's h is bounded by 1; c is not
 
 # %% [markdown]
 # $h_t$ stays inside $(-1, 1)$, but $c_t$ does not: it adds up to one $i \odot g$ per step, so a
@@ -664,6 +664,9 @@ print("dtypes after .to(torch.float64):", {p.dtype for p in tiny.parameters()})
 assert moved is tiny and as_double is tiny
 assert all(p.device.type == device.type for p in tiny.parameters())
 assert tiny.calls.device.type == device.type
+on_meta = copy.deepcopy(tiny).to("meta")   # a device it was not on, even on a CPU-only machine
+assert all(p.device.type == "meta" for p in on_meta.parameters())
+assert on_meta.calls.device.type == "meta" and on_meta.offset.device.type == "cpu"  # not registered
 assert all(p.dtype == torch.float64 for p in tiny.parameters())
 assert tiny.offset.dtype == torch.float32   # not registered, so not converted
 plain = torch.zeros(2)

@@ -28,8 +28,8 @@
 # - **KP 02.2** a 2-D input is one unbatched sequence `(seq, feature)`, whatever `batch_first` says;
 # - **KP 02.3** `output` is `(B, T, D*H_out)`: every step of the top layer, both directions side
 #   by side;
-# - **KP 02.4** `h_n` and `c_n` are `(D*num_layers, B, H)`, and `batch_first` does **not** apply
-#   to them;
+# - **KP 02.4** `h_n` is `(D*num_layers, B, H_out)` and `c_n` `(D*num_layers, B, H)`, and
+#   `batch_first` does **not** apply to them;
 # - **KP 02.5** `proj_size` shrinks `h` (and `output`) but not `c`;
 # - **KP 02.6** the head's output must have the label's shape;
 # - **KP 02.7** the real error message of each common wrong shape, and the mistakes that raise none.
@@ -191,7 +191,7 @@ torch.testing.assert_close(out_bi[..., :hidden_size], forward_only(x)[0])
 torch.testing.assert_close(out_bi[..., hidden_size:], backward_only(x.flip(1))[0].flip(1))
 
 # %% [markdown]
-# ## 5. `h_n` and `c_n` are `(D*num_layers, B, H)`: `batch_first` does not apply
+# ## 5. `h_n` and `c_n` are `(D*num_layers, B, H_out)` and `(D*num_layers, B, H)`: `batch_first` does not apply
 #
 # The final states hold one row per layer **and** direction, ordered layer by layer (layer 0
 # forward, layer 0 backward, layer 1 forward, ...), so `h_n.view(num_layers, D, B, H)` separates
@@ -450,7 +450,6 @@ out_reshaped, _ = seq_first(x.reshape(seq_len, batch_size, input_size))
 print("reshape:", tuple(out_reshaped.shape), "  transpose:", tuple(out_sf.shape))
 assert out_reshaped.shape == out_sf.shape
 assert not torch.allclose(out_reshaped, out_sf)         # same shape, different numbers
-assert torch.equal(x.permute(1, 0, 2), x.transpose(0, 1))
 
 # %% [markdown]
 # ## 9. Exercises
@@ -513,7 +512,8 @@ nb02.check_univariate_input(answer_3)
 # - A 2-D input is one unbatched sequence `(seq, feature)`; add the batch (or feature) dimension
 #   you mean with `unsqueeze`.
 # - `output` is `(B, T, D*H_out)` (batch first): top layer, every step, directions side by side.
-# - `h_n` and `c_n` are `(D*num_layers, B, H)`, layer by layer, batch second, always.
+# - `h_n` is `(D*num_layers, B, H_out)` and `c_n` `(D*num_layers, B, H)`: layer by layer, batch
+#   second, always.
 # - `proj_size` makes `h` and `output` `P` wide; `c` keeps `H`.
 # - The prediction must have the label's shape; broadcasting hides the mismatch, or fails far
 #   from its cause.

@@ -301,7 +301,6 @@ for p in [*lstm.parameters(), *head.parameters()]:
 # %% [markdown]
 # `utils.states.LearnedInitialState` is the same module for any `nn.LSTM`: it adds the rows of a
 # bidirectional LSTM, the smaller `h0` of a projected one, unbatched input and input checks.
-# Later notebooks use it.
 
 # %%
 print({name: tuple(p.shape) for name, p in
@@ -382,7 +381,7 @@ print("graph of (a * b + a).sum(): %d nodes (Sum, Add, Mul, an AccumulateGrad ea
       " %d bytes saved (Mul keeps a and b: 2 x 3 float32)" % graph_stats((a * b + a).sum()))
 
 # %% [markdown]
-# Now train on a long stream chunk by chunk, twice: carrying the state as it is, and carrying
+# Now run forward and backward on a long stream chunk by chunk, twice: carrying the state as it is, and carrying
 # `state.detach()`. Without `detach()`, the second `backward()` would fail (see the pitfalls), so
 # the first run passes `retain_graph=True`, the usual "fix", and each backward then runs through
 # every chunk so far. The timings run on one CPU thread: this model is small, and a second thread

@@ -143,7 +143,7 @@ for name in ("weight_ih_l0", "weight_hh_l0"):
 for (name, p), redrawn in zip(big.named_parameters(), redraw_default(big, 7), strict=True):
     assert torch.equal(p, redrawn), name
     assert p.abs().max() <= k, name
-assert big.weight_hr_l0.abs().max() <= k < 1 / math.sqrt(16)
+assert big.weight_hr_l0.abs().max() > 0.9 * k  # weight_hr fills U(±1/sqrt(hidden_size)) too
 
 for name in ("weight_ih_l0", "weight_hh_l0"):
     p = getattr(lstm, name)
@@ -197,7 +197,6 @@ for fan_in, fan_out in [(3, 8), (20, 1), (64, 32), (100, 7)]:
     assert torch.equal(linear.bias, bias), fan_in
 assert math.isclose(gain, math.sqrt(1 / 3))
 assert gain * math.sqrt(3 / 3) != 1 / math.sqrt(3)  # the last-bit difference of fan_in = 3
-assert math.isclose(math.sqrt(2 / 64) / (1 / math.sqrt(3 * 64)), math.sqrt(6))
 
 # %% [markdown]
 # ## 3. The recipes: Xavier for input weights, orthogonal per gate block for recurrent weights
@@ -443,8 +442,8 @@ plt.show()
 # input and forget gates are saturated *on purpose*: a unit whose u exceeds 19 has
 # b_f > log 19, so f > 0.95 and (with b_i = −b_f) i < 0.05. That is 10/28 ≈ 36 % of the units
 # for T_max = 30; they begin with the memory open and the input closed.
-# Large inputs saturate every scheme alike: what prevents that is standardising the inputs
-# (scale 1 above), not another initialisation.
+# Large inputs saturate every scheme heavily (over 15 % of every gate): what prevents that is
+# standardising the inputs (scale 1 above), not another initialisation.
 
 # %%
 # KP 04.6
@@ -517,7 +516,7 @@ print("lowest mean held-out MSE first:", ", ".join(ranking))
 # within 10 % of 1/6. Here, Xavier/orthogonal weights and a forget-gate bias of 1 made no
 # measurable difference within 250 steps; the spread of forget-gate time scales that chrono sets
 # up did. Mind the limits: one task at one length, one small model, a short budget, three seeds.
-# The seed mattered as much as the scheme (chrono's seed 1 is stuck like the rest), and whether
+# The seed mattered as much as the scheme (one chrono seed stayed stuck like the rest), and whether
 # the other schemes leave the plateau with more steps is not what this experiment measures;
 # notebook 09 trains longer.
 

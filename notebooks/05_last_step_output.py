@@ -356,8 +356,9 @@ assert not torch.isclose(masked_loss, squared.mean())
 # ## 6. Mean and max pooling over time
 #
 # A summary need not be one step. **Mean pooling** averages the outputs of all steps, **max
-# pooling** takes each feature's largest value over time; both give the head (and the gradient)
-# direct access to every step instead of only through the recurrence. On a padded batch both
+# pooling** takes each feature's largest value over time; both give the head direct access to
+# every step instead of only through the recurrence (mean pooling's gradient reaches every step;
+# max pooling's only the step holding each feature's maximum). On a padded batch both
 # must skip the padding: divide by each length, and fill padding with `-inf` before the max.
 
 # %%

@@ -495,8 +495,8 @@ plt.show()
 # %% [markdown]
 # Read the plot from left to right. SGD does nothing useful below 0.1 (the loss stays near where
 # it started), works in a narrow band, and diverges at 1. Adam already trains at 1e-3 and stays
-# good over two decades; past that, its steps of about `lr` per number are too big for this
-# problem. Momentum widens SGD's band.
+# good at every rate of the grid but the largest; at 1 its steps of about `lr` per number are
+# too big for this problem. Momentum widens SGD's band.
 
 # %%
 # KP 07.4
@@ -508,6 +508,7 @@ adam_good = lrs[final["Adam"] < 0.1 * initial]
 assert adam_good.max() / adam_good.min() >= 100          # ... over two decades
 assert final["Adam"][-1] > 100 * final["Adam"].min()    # ... and lr = 1 is too much
 assert good["Adam"] >= good["SGD"] + 3 and good["SGD+momentum"] > good["SGD"]
+assert good["Adam"] == len(lrs) - 1 and final["Adam"][-1] >= 0.1 * initial  # all but lr = 1
 
 # %% [markdown]
 # ### Adam versus SGD on the same budget

@@ -33,7 +33,7 @@
 # - **KP 08.5** to make a multi-step forecast and compare it honestly with naive, seasonal-naive
 #   and seasonal-ARIMA forecasts of the same held-out months.
 #
-# **Run time:** about 10 s on a 2-core laptop-class CPU (it trains 19 small LSTMs); the last
+# **Run time:** about 15 s on a 2-core laptop-class CPU (it trains 19 small LSTMs); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%
@@ -353,7 +353,7 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# The training loss keeps falling while the validation loss turns up after a few epochs: from
+# The training loss falls (with small bumps) while the validation loss turns up after a few epochs: from
 # there on the network learns the training years by heart. Early stopping ran `patience` more
 # epochs to be sure, then gave back the weights of the best one. (The validation loss starts
 # *below* the training loss because the growth of 1959 lies close to the training average,
@@ -365,6 +365,8 @@ plt.show()
 assert history.stopped_early and history.restored_best
 assert history.epochs_run == history.best_epoch + 10
 assert history.best_loss == min(history.val_loss)
+assert history.val_loss[0] < history.train_loss[0]     # validation starts below training
+assert min(history.val_loss[history.best_epoch:]) > history.best_loss   # then never beats it
 with torch.no_grad():   # the one validation window, scored again by hand
     val_after = nn.functional.mse_loss(model(x_val[None].to(device)), y_val[None].to(device))
 assert val_after.item() == history.best_loss   # the model holds the best epoch's weights again

@@ -36,7 +36,7 @@
 #   forget gate held open between them;
 # - **KP 09.5** the measured effect of forget-gate bias 1 and of gradient clipping.
 #
-# **Run time:** about 45 s on a 2-core laptop-class CPU (it trains eight small models); the last
+# **Run time:** about 55 s on a 2-core laptop-class CPU (it trains nine small models); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%
@@ -104,7 +104,7 @@ assert torch.equal(default_lstm.weight_hh_l0, scaled_lstm.weight_hh_l0)   # the 
 # %% [markdown]
 # Now the measurement. For one batch of sequences of length 100 we ask autograd for
 # ∂loss/∂x_t at every step t and take its norm (`input_gradient_norms`). For a tanh RNN the
-# path from the last step back to step t is a product of 100 - t Jacobians
+# path from the last step back to step t is a product of 99 - t Jacobians
 # `diag(1 - h²) W_hh`; for an LSTM the cell path `c_t = f_t * c_(t-1) + i_t * g_t` multiplies
 # by the forget gate f_t at each step. We divide by the last step's norm: each curve starts at 1
 # on the right and shows how fast the gradient fades going back in time.
@@ -136,12 +136,13 @@ ax.set_title("How much gradient reaches each step, at initialisation (T = 100)")
 ax.legend(fontsize=8);
 
 # %% [markdown]
-# The RNN's first step gets about 10⁻³⁰ of the last step's gradient: whatever a weight would have
-# to learn about step 0 is drowned by what the last steps say. The LSTM with forget bias 1 keeps
-# about 10⁻⁸, some twenty orders of magnitude more. Note what the picture does **not** show: an
-# LSTM is not protected by its architecture alone. With PyTorch's default biases its forget gate
-# starts near sigmoid(0) = 0.5, and 0.5 multiplied 100 times is below 10⁻³⁰; its curve falls
-# about as steeply as the GRU's. A forget-gate bias of 1 starts the gate at sigmoid(1) ≈ 0.73
+# The RNN's first step gets a vanishing share of the last step's gradient (the ratios are printed
+# above): whatever a weight would have to learn about step 0 is drowned by what the last steps
+# say. The LSTM with forget bias 1 keeps many orders of magnitude more. Note what the picture does
+# **not** show: an LSTM is not protected by its architecture alone. With PyTorch's default biases
+# its forget gate starts near sigmoid(0) = 0.5; along the cell path alone 0.5 multiplied 99 times
+# is below 10⁻²⁹ (other paths leak a little more, as the printed ratio shows), and its curve
+# falls far more steeply than with forget bias 1. A forget-gate bias of 1 starts the gate at sigmoid(1) ≈ 0.73
 # instead. The proof measures both gates:
 
 # %%

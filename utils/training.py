@@ -232,8 +232,8 @@ def fit(model: nn.Module, train_data: Iterable, val_data: Iterable | None = None
     Reproducibility: seed before building the model (``set_seed``) and give a shuffling
     ``DataLoader`` its own ``generator=torch.Generator().manual_seed(seed)``; ``fit`` consumes
     no random numbers of its own, so the same seeds give the same history, bit for bit.
-    Speed: for small recurrent models on a CPU, ``torch.set_num_threads(1)`` is often faster
-    than several threads, and much faster when other programs compete for the cores.
+    Speed: for small recurrent models on a CPU, one thread (``with one_thread(): fit(...)``)
+    is often faster than several, and much faster when other programs compete for the cores.
 
     Example::
 

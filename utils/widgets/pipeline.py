@@ -13,11 +13,13 @@ __all__ = ["classic_pipeline_shapes", "pipeline_explorer"]
 
 def classic_pipeline_shapes(batch: int, seq_len: int, input_size: int, hidden_size: int,
                             num_layers: int, output_size: int) -> dict[str, tuple[int, ...]]:
-    """Run the classic example once and return the shape of each tensor it makes."""
-    torch.manual_seed(0)
-    lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
-    head = nn.Linear(hidden_size, output_size)
-    x = torch.randn(batch, seq_len, input_size)
+    """Run the classic example once and return the shape of each tensor it makes (seeded,
+    without touching the caller's random stream)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
+        head = nn.Linear(hidden_size, output_size)
+        x = torch.randn(batch, seq_len, input_size)
     with torch.no_grad():
         out, (h_n, c_n) = lstm(x)
         last = out[:, -1]

@@ -7,8 +7,7 @@ time from a different initial state ``(h0, c0)``:
 - ``random``   ``h0, c0 ~ scale * N(0, 1)``;
 - ``large``    a saturated state: ``h0 = +-1`` (the most ``h`` can be), ``c0 = +-5``;
 - ``carried``  the state the LSTM itself reached after reading 50 earlier steps of the same
-               signal: what a stateful run carries in, and the kind of state a learned
-               initial state converges to.
+               signal: what a stateful run carries in.
 
 ``state_trajectories(...)`` returns ``h`` and ``c`` of one unit over time for each initial
 state, and the gap ``max over units |h - h_zeros|`` per step, which shows the initial state
