@@ -79,7 +79,7 @@ def execute_once(ipynb: Path) -> tuple[float, float]:
         nb.metadata["language_info"] = info["content"]["language_info"]
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
-        seconds = time.perf_counter() - started
+        seconds = round(time.perf_counter() - started, 1)  # as recorded and as stamped
         peak = peak_memory_mb(client.km.provisioner.pid)
         client.set_widgets_metadata()
     stamp_run_time(nb, seconds)
