@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from utils.curriculum import is_proof, load_registry, missing_proofs, proof_cells, read_notebook
+from utils.curriculum import (
+    checks_in,
+    is_proof,
+    load_registry,
+    missing_proofs,
+    proof_cells,
+    read_notebook,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
@@ -26,33 +33,82 @@ def without_proof_of(notebook, kp):
     return nb
 
 
-def test_fixture_passes(fixture_pair):
+REAL = ["00.1", "00.2", "00.3"]
+FAKE = {  # knowledge point of the fixture -> the problem its only "proof" has
+    "00.4": "checks a constant",
+    "00.5": "checks a constant",
+    "00.6": "compares an expression with itself",
+    "00.7": "compares an expression with itself",
+    "00.8": "inside a definition the cell never runs",
+    "00.9": None,  # a bare checker call: no check at all
+    "00.10": "checks a constant",
+}
+
+
+def test_fixture_real_proofs_pass_and_every_fake_is_rejected(fixture_pair):
     entry, nb = fixture_pair
-    assert missing_proofs(entry, nb) == []
+    assert missing_proofs(entry, nb) == list(FAKE)
 
 
-@pytest.mark.parametrize("kp", ["00.1", "00.2", "00.3"])
+@pytest.mark.parametrize("kp", FAKE)
+def test_each_kind_of_fake_proof_is_rejected_for_its_reason(fixture_pair, kp):
+    _, nb = fixture_pair
+    source, = proof_cells(nb)[kp]
+    checks = checks_in(source)
+    assert not is_proof(source)
+    if FAKE[kp] is None:
+        assert checks == []
+    else:
+        assert checks and all(c.problem and c.problem.startswith(FAKE[kp]) for c in checks)
+
+
+@pytest.mark.parametrize("kp", REAL)
 def test_fixture_fails_when_a_proof_cell_is_removed(fixture_pair, kp):
     entry, nb = fixture_pair
-    assert missing_proofs(entry, without_proof_of(nb, kp)) == [kp]
+    assert missing_proofs(entry, without_proof_of(nb, kp)) == [kp, *FAKE]
 
 
 def test_a_cell_that_only_mentions_a_point_is_not_a_proof(fixture_pair):
     entry, nb = fixture_pair
     nb = copy.deepcopy(nb)
     nb["cells"] = [c for c in nb["cells"] if "kp-00.2" not in c["metadata"].get("tags", [])]
-    assert missing_proofs(entry, nb) == ["00.2"]  # the "# KP 00.2 ... x = 1" cell remains
+    assert missing_proofs(entry, nb)[0] == "00.2"  # the "# KP 00.2 ... x = 1" cell remains
 
 
 @pytest.mark.parametrize("source, expected", [
-    ("assert 1 + 1 == 2", True),
+    # checks that can fail
+    ("assert loss < 0.01", True),
+    ("assert losses[-1] < losses[0]", True),
     ("torch.testing.assert_close(a, b)", True),
+    ("torch.testing.assert_close(out.transpose(0, 1), out_batch_first)", True),
     ("np.testing.assert_allclose(a, b)", True),
-    ("checks.check_shape(x)", True),
-    ("utils.checks.nb01.check_count(3)", True),
+    ("assert nb01.check_count(answer)", True),
+    ("verdict = checks.check_shape(x)\nassert verdict", True),
+    ("assert model.to('cpu') is model", True),  # identity is the claim, not a copy
+    ("assert torch.sigmoid(torch.tensor(30.0)) > 0.99", True),  # computed by the installed torch
+    ("def run():\n    assert f(x) > 0\nrun()", True),
+    ("class Probe:\n    def __init__(self):\n        assert x.dim() == 3\nProbe()", True),
+    ("for i in range(3):\n    assert out[i].sum() > 0", True),
+    ("torch.autograd.gradcheck(f, (x,))", True),
+    ("%time y = f(x)\nassert y", True),
+    # checks that cannot fail
+    ("assert True", False),
+    ("assert 1 + 1 == 2", False),
+    ("assert len([1, 2]) == 2", False),
+    ("assert x == x", False),
+    ("assert (a == a.detach()).all()", False),
+    ("assert torch.equal(x, x.view(-1))", False),
+    ("torch.testing.assert_close(a, a.clone())", False),
+    ("np.testing.assert_allclose(np.asarray(a), a)", False),
+    ("v = h.view(2, 3)\nassert torch.equal(v, h)", False),
+    ("ok = True\nassert ok", False),
+    ("def proof():\n    assert x > 0", False),
+    ("class M(nn.Module):\n    def forward(self, x):\n        assert x.dim() == 3", False),
+    # no check at all
+    ("checks.check_shape(x)", False),
+    ("utils.checks.nb01.check_count(3)", False),
     ("print('assert')", False),
     ("x = 1  # assert x == 1", False),
-    ("%time y = f(x)\nassert y", True),
     ("def (:", False),
 ])
 def test_is_proof(source, expected):
@@ -81,3 +137,12 @@ def test_every_notebook_file_has_registry_entries():
 @pytest.mark.parametrize("entry", PRESENT, ids=[e.file for e in PRESENT])
 def test_every_knowledge_point_has_a_proof_cell(entry):
     assert missing_proofs(entry, read_notebook(NOTEBOOKS / entry.file)) == []
+
+
+@pytest.mark.parametrize("entry", PRESENT, ids=[e.file for e in PRESENT])
+def test_no_proof_cell_holds_a_check_that_cannot_fail(entry):
+    """Beside a real check, a fake one is noise that a reader takes for evidence."""
+    fakes = [f"KP {kp}: {check.code} ({check.problem})"
+             for kp, sources in proof_cells(read_notebook(NOTEBOOKS / entry.file)).items()
+             for source in sources for check in checks_in(source) if check.problem]
+    assert fakes == []
