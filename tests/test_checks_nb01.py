@@ -56,3 +56,18 @@ def test_lstm_step_accepts_the_equations_and_explains_mistakes():
     assert "raised ZeroDivisionError" in repr(check_lstm_step(lambda *args: 1 / 0))
     assert "(2, 4)" in repr(check_lstm_step(lambda x, h, c, lstm: (h[0], c)))
     assert not check_lstm_step(None)
+
+
+def test_numbers_of_other_types_are_the_same_answer():
+    import numpy as np
+
+    lstm = nn.LSTM(8, 20, 2, bidirectional=True, proj_size=5)
+    expected = sum(p.numel() for p in lstm.parameters())
+    for answer in (np.int64(expected), float(expected), torch.tensor(expected)):
+        assert check_parameter_count(answer), repr(check_parameter_count(answer))
+    assert not check_parameter_count(expected + 0.5)
+    assert check_forget_rows(slice(np.int64(20), np.int64(40)))
+    assert check_forget_rows(slice(20.0, 40.0))   # read as whole numbers, never a TypeError
+    for malformed in (slice(20.5, 40), slice("a", 40), slice(20, 40, 0)):
+        verdict = check_forget_rows(malformed)
+        assert not verdict and "whole numbers" in repr(verdict)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ def test_exercise_shapes_come_from_a_forward_pass():
 
 @pytest.mark.parametrize("answer, ok, text", [
     ((4, 12, 64), True, "both directions"),
+    ((np.int64(4), 12.0, torch.tensor(64)), True, "both directions"),
     (torch.Size([4, 12, 64]), True, "Correct"),
     ((4, 12, 32), False, "concatenates"),
     ((12, 4, 64), False, "batch_first=True"),
@@ -27,6 +29,9 @@ def test_check_output_shape(answer, ok, text):
 
 @pytest.mark.parametrize("answer, ok, text", [
     (((6, 4, 16), (6, 4, 32)), True, "shrinks h but not c"),
+    (((np.int64(6), 4, 16), torch.Size([6, 4, 32])), True, "shrinks h but not c"),
+    (((6, 4), (6, 4)), False, "3 dimensions"),
+    (((), (6, 4, 32)), False, "3 dimensions"),
     (((6, 4, 32), (6, 4, 16)), False, "swapped"),
     (((4, 6, 16), (4, 6, 32)), False, "batch_first does not apply"),
     (((3, 4, 16), (3, 4, 32)), False, "D * num_layers"),
@@ -95,6 +100,7 @@ def test_gradient_reach_is_computed_and_checked():
     assert nb03.reached_chunks(detach=True) == {4}
     assert nb03.reached_chunks(detach=False) == {1, 2, 3, 4}
     assert nb03.check_gradient_reach({4}) and nb03.check_gradient_reach(frozenset({4}))
+    assert nb03.check_gradient_reach({np.int64(4)}) and nb03.check_gradient_reach({4.0})
     for answer, text in [({1, 2, 3, 4}, "WITHOUT detach"), ({3, 4}, "cuts the state"),
                          ([4], "a set"), ({True}, "a set")]:
         verdict = nb03.check_gradient_reach(answer)

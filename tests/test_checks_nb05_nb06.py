@@ -1,5 +1,6 @@
 """The exercise checkers of notebooks 05 and 06: right answers pass, common mistakes get hints."""
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -91,6 +92,7 @@ def test_nb06_huber_and_raw_mse():
     assert "squared error" in repr(nb06.check_huber_value(9.0))
     assert not nb06.check_huber_value(3.0) and not nb06.check_huber_value("2.5")
     assert nb06.check_huber_value(0.125, residual=0.5)  # within delta: 0.5 r^2
-    assert nb06.check_raw_mse(100.0)
+    assert nb06.check_raw_mse(100.0) and nb06.check_raw_mse(np.int64(100))
+    assert nb06.check_huber_value(np.float32(2.5))
     assert "square" in repr(nb06.check_raw_mse(2.0))
     assert not nb06.check_raw_mse(0.04) and not nb06.check_raw_mse(None)

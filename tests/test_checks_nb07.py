@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -33,16 +34,27 @@ def test_first_adam_step_is_the_learning_rate():
 
 
 def test_adamw_shrink():
-    assert check_adamw_shrink(0.999 ** 100) and check_adamw_shrink(0.9048)
+    assert check_adamw_shrink(0.99 ** 100) and check_adamw_shrink(0.366)
+    assert check_adamw_shrink(np.float32(0.99 ** 100)) and check_adamw_shrink(torch.tensor(0.366))
     assert check_adamw_shrink((1 - 0.1 * 0.5) ** 10, lr=0.1, weight_decay=0.5, steps=10)
-    for wrong in (1.0, 0.9, 0.999, 1 - 100 * 0.001, math.exp(-0.1)):
+    for wrong in (1.0, 0.9, 0.99, 0.37, 1 - 100 * 0.01, 0.999 ** 100):
         assert not check_adamw_shrink(wrong)
     assert "lr * weight_decay" in repr(check_adamw_shrink(0.5))
+    assert "compounds" in repr(check_adamw_shrink(0.0))   # 1 - lr * wd * steps = 0: linear
+
+
+@pytest.mark.parametrize("continuous", [math.exp(-1), round(math.exp(-1), 4),
+                                        round(math.exp(-1), 3)])
+def test_adamw_shrink_rejects_the_continuous_decay(continuous):
+    verdict = check_adamw_shrink(continuous)   # exp(-lr * wd * steps) = exp(-1) = 0.3679
+    assert not verdict and "continuous time" in repr(verdict)
 
 
 def test_clipped_gradients():
     assert check_clipped_gradients((0.6, 0.8)) and check_clipped_gradients([0.6, 0.8])
     assert check_clipped_gradients(torch.tensor([0.6, 0.8]))
+    assert check_clipped_gradients(np.array([0.6, 0.8]))
+    assert check_clipped_gradients((np.float32(0.6), torch.tensor(0.8)))
     assert check_clipped_gradients((3.0, 4.0), max_norm=10.0)     # short enough: untouched
     for wrong in ((3.0, 4.0), (0.8, 0.6), (0.5, 0.5), (1.0, 1.0)):
         assert not check_clipped_gradients(wrong)

@@ -18,7 +18,9 @@ def test_window_count_agrees_with_sliding_windows():
     assert check_window_count(85)
     assert not check_window_count(84) and "off by one" in repr(check_window_count(84))
     assert "horizon" in repr(check_window_count(96))
-    assert not check_window_count(85.0) and not check_window_count(None)
+    for same in (85.0, np.int64(85), torch.tensor(85)):
+        assert check_window_count(same)
+    assert not check_window_count(85.5) and not check_window_count(None)
 
 
 def test_train_mean_catches_the_leaks():
@@ -54,6 +56,7 @@ def test_early_stop_simulation_agrees_with_fit():
     assert check_early_stop((8, 5))
     assert "swapped" in repr(check_early_stop((5, 8)))
     assert not check_early_stop((10, 10)) and not check_early_stop([8, 5])
+    assert check_early_stop((np.int64(8), 5.0)) and not check_early_stop((8, 5, 1))
 
 
 def test_seasonal_naive_mape():

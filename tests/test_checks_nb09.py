@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -13,7 +14,7 @@ from utils.checks.nb09 import (
 
 def test_baseline_mse():
     assert check_baseline_mse(1 / 6) and check_baseline_mse(0.1667)
-    assert check_baseline_mse(torch.tensor(1 / 6))
+    assert check_baseline_mse(torch.tensor(1 / 6)) and check_baseline_mse(np.float32(1 / 6))
     assert not check_baseline_mse(1 / 12) and not check_baseline_mse(0.25)
     assert not check_baseline_mse(None) and not check_baseline_mse(True)
     assert "variance" in repr(check_baseline_mse(1 / 12))
@@ -81,4 +82,6 @@ def test_matching_hidden_size():
     assert check_matching_hidden_size(37)
     assert not check_matching_hidden_size(32) and not check_matching_hidden_size(38)
     assert "parameters" in repr(check_matching_hidden_size(32))
-    assert not check_matching_hidden_size(37.0) and not check_matching_hidden_size(0)
+    for same in (37.0, np.int64(37), torch.tensor(37)):
+        assert check_matching_hidden_size(same)
+    assert not check_matching_hidden_size(37.5) and not check_matching_hidden_size(0)

@@ -109,12 +109,28 @@ def test_scaler_round_trips_arrays_and_tensors():
     assert "mean=2.5" in repr(scaler)
 
 
+def fitted():
+    return StandardScaler().fit(np.array([1.0, 2.0, 3.0, 4.0]))
+
+
 @pytest.mark.parametrize("call, error, text", [
     (lambda: StandardScaler().transform(np.ones(3)), RuntimeError, "not fitted"),
+    (lambda: StandardScaler().inverse_transform(np.ones(3)), RuntimeError, "not fitted"),
     (lambda: StandardScaler().fit(np.ones(5)), ValueError, "standard deviation 0"),
     (lambda: StandardScaler().fit(np.ones((3, 2))), ValueError, r"1-D .* shape \(3, 2\)"),
     (lambda: StandardScaler().fit([1.0, np.nan]), ValueError, "NaN"),
     (lambda: StandardScaler().fit("abc"), TypeError, "1-D array"),
+    (lambda: fitted().transform(np.array([1.0, np.nan])), ValueError,
+     r"finite numbers, got 1 NaN or infinite value\(s\) out of 2"),
+    (lambda: fitted().transform(torch.tensor([np.inf, 1.0, 2.0])), ValueError,
+     r"got 1 NaN or infinite value\(s\) out of 3"),
+    (lambda: fitted().inverse_transform(np.array([np.nan])), ValueError, "finite numbers"),
+    (lambda: fitted().transform(np.ones((3, 2))), ValueError,
+     r"1-D \(time,\), like the series the scaler was fitted on, got shape \(3, 2\)"),
+    (lambda: fitted().inverse_transform(torch.ones(4, 1)), ValueError, r"got shape \(4, 1\)"),
+    (lambda: fitted().transform(np.array(2.0)), ValueError, r"got shape \(\)"),
+    (lambda: fitted().transform(np.float64(2.0)), TypeError, "got float64"),
+    (lambda: fitted().transform([1.0, 2.0]), TypeError, "NumPy array or tensor, got list"),
 ])
 def test_scaler_rejects(call, error, text):
     with pytest.raises(error, match=text):

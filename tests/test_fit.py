@@ -130,32 +130,49 @@ def test_min_delta_counts_tiny_improvements_as_none():
     assert history.epochs_run == 3 and history.best_epoch == 1
 
 
-def test_checkpoint_file_holds_the_best_state_dict_and_loads_with_weights_only(tmp_path):
+def scripted_fit(errors, **kwargs):
+    """fit a Scripted model (validation errors ``errors``), recording its weights per epoch."""
+    net = Scripted(errors)
+    snapshots = []
+
+    def record(epoch, history):
+        snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
+        net.val_epoch += 1
+
+    history = fit(net, [(torch.zeros(4, 1), torch.ones(4, 1))],
+                  [(torch.zeros(4, 1), torch.zeros(4, 1))], epochs=len(errors), lr=0.1,
+                  progress=False, on_epoch_end=record, **kwargs)
+    return net, history, snapshots
+
+
+@pytest.mark.parametrize("restore_best", [False, True])
+def test_checkpoint_file_holds_the_best_epochs_weights(tmp_path, restore_best):
+    # Validation improves at epochs 1, 2 and 3, then worsens: the file must end up holding
+    # epoch 3's weights, not an earlier best's and not the last epoch's.
+    path = tmp_path / "best.pt"
+    net, history, snapshots = scripted_fit([1.0, 0.5, 0.2, 0.3, 0.4], checkpoint=path,
+                                           restore_best=restore_best)
+    assert history.checkpoint == str(path) and history.best_epoch == 3
+    assert history.restored_best is restore_best
+    fresh = Scripted([0.0])
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    assert torch.equal(fresh.w, snapshots[2]["w"])              # the best epoch's weights
+    assert not torch.equal(fresh.w, snapshots[1]["w"])          # overwritten at each improvement
+    assert not torch.equal(fresh.w, snapshots[-1]["w"])         # not the last epoch's
+    # restore_best loads the file back; without it the model keeps the last epoch's weights
+    assert torch.equal(net.w, fresh.w if restore_best else snapshots[-1]["w"])
+
+
+def test_checkpoint_is_a_plain_state_dict_unlike_a_pickled_module(tmp_path):
     path = tmp_path / "best.pt"
     net = model()
-    snapshots = []
-    history = fit(net, line_data(), line_data(seed=1), epochs=8, lr=0.05, progress=False,
-                  checkpoint=path,
-                  on_epoch_end=lambda e, h: snapshots.append(
-                      {k: v.clone() for k, v in net.state_dict().items()}))
-    assert history.checkpoint == str(path) and path.exists()
-    state = torch.load(path, weights_only=True)
-    assert set(state) == {"weight", "bias"}
-    best = snapshots[history.best_epoch - 1]
-    for key in state:
-        torch.testing.assert_close(state[key], best[key], rtol=0, atol=0)
-        torch.testing.assert_close(net.state_dict()[key], best[key], rtol=0, atol=0)
-    fresh = model(seed=5)
-    fresh.load_state_dict(torch.load(path, weights_only=True))
-    x = torch.randn(4, 1)
-    torch.testing.assert_close(fresh(x), net(x))
-
-
-def test_weights_only_refuses_a_pickled_object(tmp_path):
-    path = tmp_path / "whole_model.pt"
-    torch.save(model(), path)  # the whole module, pickled: not a plain state_dict
+    fit(net, line_data(), line_data(seed=1), epochs=2, lr=0.05, progress=False, checkpoint=path)
+    state = torch.load(path, weights_only=True)               # fit's file: tensors only
+    assert set(state) == set(net.state_dict()) == {"weight", "bias"}
+    pickled = tmp_path / "whole_model.pt"
+    torch.save(model(), pickled)  # the whole module, pickled: not a plain state_dict
     with pytest.raises(Exception, match="Weights only load failed"):
-        torch.load(path, weights_only=True)
+        torch.load(pickled, weights_only=True)
 
 
 def test_in_memory_best_is_not_aliased_to_the_live_parameters():
@@ -184,14 +201,46 @@ def test_train_mode_for_training_eval_and_no_grad_for_validation():
     assert not net.training  # left in eval mode
 
 
+class DropoutRecorder(nn.Module):
+    """A dropout network that records every output it computes, by mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(1, 64), nn.Dropout(0.5), nn.Linear(64, 1))
+        self.outputs = {"train": [], "eval": []}
+
+    def forward(self, x):
+        y = self.net(x)
+        self.outputs["train" if self.training else "eval"].append(y.detach().clone())
+        return y
+
+
 def test_dropout_is_active_in_training_and_off_in_validation():
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(1, 64), nn.Dropout(0.5), nn.Linear(64, 1))
-    val = [(torch.ones(4, 1), torch.zeros(4, 1))]
-    history = fit(net, line_data(), val, epochs=1, lr=1e-9, progress=False, restore_best=False)
+    net = DropoutRecorder()
+    batch = (torch.linspace(-1, 1, 8).unsqueeze(1), torch.zeros(8, 1))
+    # lr 0: the weights never move, so outputs on the same batch differ only through dropout
+    fit(net, [batch] * 3, [batch] * 2, epochs=2, optimizer=torch.optim.SGD(net.parameters(), lr=0),
+        progress=False)
+    train, val = net.outputs["train"], net.outputs["eval"]
+    assert len(train) == 6 and len(val) == 4
+    assert all(not torch.equal(train[0], other) for other in train[1:])  # a new mask each call
+    assert all(torch.equal(val[0], other) for other in val[1:])          # no dropout
     with torch.no_grad():
-        deterministic = nn.functional.mse_loss(net.eval()(val[0][0]), val[0][1]).item()
-    assert history.val_loss[0] == pytest.approx(deterministic, rel=1e-5)
+        torch.testing.assert_close(val[0], net.net.eval()(batch[0]), rtol=0, atol=0)
+
+
+def test_default_loss_refuses_mismatched_shapes_before_any_step():
+    net = model()
+    before = [p.detach().clone() for p in net.parameters()]
+    x = torch.randn(8, 1)
+    with pytest.raises(ValueError, match=r"same shape .*prediction \(8, 1\) and target \(8,\)"):
+        fit(net, [(x, 2 * x.squeeze(1))], epochs=3, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), before, strict=True))
+    with pytest.raises(ValueError, match=r"prediction \(8, 1\) and target \(8,\)"):
+        fit(model(), line_data(), [(x, x.squeeze(1))], epochs=1, progress=False)  # validation
+    with pytest.raises(TypeError, match="same dtype.*float32.*float64"):
+        fit(model(), [(x, x.double())], epochs=1, progress=False)
 
 
 def test_clipping_bounds_every_step():

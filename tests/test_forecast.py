@@ -53,18 +53,32 @@ def test_rejects(call, error, text):
         call()
 
 
-def test_one_blas_thread_limits_and_restores():
-    import ctypes
+def numpy_openblas():
+    """NumPy's own OpenBLAS library (wheels ship it in site-packages/numpy.libs), or None."""
     from pathlib import Path
 
-    library = next((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*"),
-                   None)
-    if library is None:  # a NumPy built against another BLAS: nothing to limit
-        with one_blas_thread() as count:
-            assert count == 0
-        return
+    return next((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*"),
+                None)
+
+
+def test_one_blas_thread_limits_and_restores():
+    import ctypes
+
+    library = numpy_openblas()
+    if library is None:
+        pytest.skip("this NumPy ships no libscipy_openblas library (built against another "
+                    "BLAS): there is no OpenBLAS thread count to limit")
     get = ctypes.CDLL(str(library)).scipy_openblas_get_num_threads64_
     before = get()
     with one_blas_thread() as count:
         assert count >= 1 and get() == 1
     assert get() == before
+
+
+def test_one_blas_thread_changes_nothing_where_no_openblas_is_found(monkeypatch, tmp_path):
+    import scipy
+
+    for package in (np, scipy):  # point both packages at a folder with no *.libs beside it
+        monkeypatch.setattr(package, "__file__", str(tmp_path / package.__name__ / "x.py"))
+    with one_blas_thread() as count:
+        assert count == 0

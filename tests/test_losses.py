@@ -1,5 +1,6 @@
 """utils.losses: equal to torch's losses, the hand gradient equal to autograd's, shapes refused."""
 
+import math
 import warnings
 
 import pytest
@@ -79,3 +80,33 @@ def test_other_bad_inputs():
         mae([1.0], target)
     with pytest.raises(ValueError, match="delta.*-1"):
         huber(prediction, target, delta=-1)
+
+
+@pytest.mark.parametrize("loss", [mse, mae, huber, mse_grad])
+def test_mismatched_dtypes_are_refused(loss):
+    prediction, target = pair((4, 2))
+    with pytest.raises(TypeError, match=r"same dtype, got prediction torch.float32 and target "
+                                        r"torch.float64"):
+        loss(prediction, target.double())
+
+
+@pytest.mark.parametrize("loss", [mse, mae, huber, mse_grad])
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nan_and_infinite_values_are_refused(loss, bad):
+    prediction, target = pair((4, 2))
+    spoiled = target.clone()
+    spoiled[1, 0] = bad
+    with pytest.raises(ValueError, match="target must hold finite numbers only, got "
+                                         f"{int(math.isnan(bad))} NaN"):
+        loss(prediction, spoiled)
+    with pytest.raises(ValueError, match="prediction must hold finite numbers only"):
+        loss(spoiled, prediction)
+
+
+def test_huber_delta_must_be_a_finite_positive_number():
+    prediction, target = pair((4,))
+    for delta in (0.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="delta must be a finite number > 0"):
+            huber(prediction, target, delta=delta)
+    with pytest.raises(TypeError, match="delta must be a real number, got str"):
+        huber(prediction, target, delta="1")

@@ -1,3 +1,6 @@
+import math
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -76,6 +79,12 @@ def test_forget_bias_on_a_stacked_lstm_and_rejections():
         set_forget_bias(nn.GRU(2, 4), 1.0)
     with pytest.raises(ValueError, match="bias=False"):
         set_forget_bias(nn.LSTM(2, 4, bias=False), 1.0)
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError, match=f"value must be a finite number, got {bad}"):
+            set_forget_bias(nn.LSTM(2, 4), bad)
+    with pytest.raises(TypeError, match="value must be a real number, got str"):
+        set_forget_bias(nn.LSTM(2, 4), "1")
+    assert set_forget_bias(nn.LSTM(2, 4), np.float32(1.0)).bias_ih_l0[4:8].eq(1).all()
     with pytest.raises(ValueError, match="LSTM only"):
         make_recurrent_regressor("rnn", 4, forget_bias=1.0)
 
@@ -101,13 +110,34 @@ def test_lstm_gates_reproduce_nn_lstm_and_the_cell_equations():
     torch.testing.assert_close(forget_gate_activations(lstm, x), gates["f"])
 
 
+def test_lstm_gates_honour_a_sequence_first_lstm():
+    torch.manual_seed(0)
+    seq_first = nn.LSTM(2, 5)                       # batch_first=False, PyTorch's default
+    batch_first = nn.LSTM(2, 5, batch_first=True)
+    batch_first.load_state_dict(seq_first.state_dict())
+    x = torch.randn(3, 7, 2)                        # 3 sequences of 7 steps, batch first
+    by_batch = lstm_gates(batch_first, x)
+    by_step = lstm_gates(seq_first, x.transpose(0, 1))
+    out, _ = seq_first(x.transpose(0, 1))
+    torch.testing.assert_close(by_step["h"], out)   # the LSTM's own layout, (seq, batch, H)
+    for name, value in by_batch.items():
+        assert by_step[name].shape == (7, 3, 5), name
+        torch.testing.assert_close(by_step[name], value.transpose(0, 1), rtol=0, atol=0)
+    torch.testing.assert_close(forget_gate_activations(seq_first, x.transpose(0, 1)),
+                               by_batch["f"].transpose(0, 1), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"\(seq_len, batch, 3\)"):
+        lstm_gates(nn.LSTM(3, 5), x)                # a batch of 2 features, not 3
+
+
 def test_lstm_gates_rejects_what_it_cannot_compute():
     with pytest.raises(ValueError, match="num_layers=2"):
         lstm_gates(nn.LSTM(2, 4, num_layers=2), torch.zeros(1, 3, 2))
     with pytest.raises(ValueError, match="bidirectional=True"):
         lstm_gates(nn.LSTM(2, 4, bidirectional=True), torch.zeros(1, 3, 2))
-    with pytest.raises(ValueError, match=r"\(batch, seq_len, 2\).*\(3, 2\)"):
+    with pytest.raises(ValueError, match=r"\(seq_len, batch, 2\).*\(3, 2\)"):
         lstm_gates(nn.LSTM(2, 4), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match=r"\(batch, seq_len, 2\).*\(3, 2\)"):
+        lstm_gates(nn.LSTM(2, 4, batch_first=True), torch.zeros(3, 2))
     with pytest.raises(TypeError, match="nn.LSTM"):
         lstm_gates(nn.GRU(2, 4), torch.zeros(1, 3, 2))
 
@@ -179,8 +209,11 @@ def test_adding_batches_are_fresh_each_epoch_and_repeatable():
     for (x1, y1), (x2, y2) in zip(first + again, list(b) + list(b), strict=True):
         assert torch.equal(x1, x2) and torch.equal(y1, y2)    # same seed: same data, in order
     assert not torch.equal(next(iter(AddingBatches(1, 4, 10, seed=1)))[0], first[0][0])
-    with pytest.raises(ValueError, match="seq_len"):
+    with pytest.raises(ValueError, match="seq_len must be >= 2.*got 1"):
         AddingBatches(3, 4, 1, seed=0)
+    state = torch.random.get_rng_state()
+    AddingBatches(3, 4, 10, seed=0)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global generator untouched
     with pytest.raises(TypeError, match="seed"):
         AddingBatches(3, 4, 10, seed=None)
 

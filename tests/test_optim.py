@@ -124,6 +124,10 @@ def test_zero_grad_sets_grads_to_none():
 @pytest.mark.parametrize("kwargs, error, text", [
     ({"lr": -1.0}, ValueError, "lr must be >= 0.0, got -1.0"),
     ({"lr": float("nan")}, ValueError, "lr must be >= 0.0, got nan"),
+    ({"lr": float("inf")}, ValueError, "lr must be a finite number >= 0.0, got inf"),
+    ({"eps": float("inf")}, ValueError, "eps must be a finite number >= 0.0, got inf"),
+    ({"weight_decay": float("inf")}, ValueError,
+     "weight_decay must be a finite number >= 0.0, got inf"),
     ({"lr": "0.1"}, TypeError, "lr must be a real number, got str"),
     ({"lr": True}, TypeError, "lr must be a real number, got bool"),
     ({"betas": (0.9, 1.0)}, ValueError, "betas[1] must be in [0.0, 1.0), got 1.0"),

@@ -1,6 +1,7 @@
 """Data for the course: synthetic tasks, the shipped real series, and the tools to cut them.
 
-Every generator takes an explicit ``torch.Generator`` or seed, so a rerun gives the same data.
+Every generator takes an explicit ``torch.Generator`` or seed, so a rerun gives the same data
+(without either, it draws from PyTorch's global generator, as ``torch.rand`` does).
 The real series live in ``utils/datasets/`` with a ``*.source.txt`` file stating where they
 come from; a loader checks the file against known facts before handing it out.
 
@@ -38,6 +39,10 @@ def adding_problem(batch: int, seq_len: int, seed: int | None = None,
     The target is the sum of the two marked values. Returns ``x`` of shape
     ``(batch, seq_len, 2)`` and ``y`` of shape ``(batch, 1)``. Predicting the constant 1
     (the target's mean) scores MSE 1/6, the variance of a sum of two U(0, 1).
+
+    The numbers come, as in PyTorch, from ``generator`` if given, else from a fresh generator
+    seeded with ``seed``, else from the global generator (``torch.manual_seed`` controls it,
+    and every call draws a new batch).
     """
     for name, value in (("batch", batch), ("seq_len", seq_len)):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -46,11 +51,10 @@ def adding_problem(batch: int, seq_len: int, seed: int | None = None,
         raise ValueError(f"batch must be >= 1, got {batch}")
     if seq_len < 2:
         raise ValueError(f"seq_len must be >= 2 (one marker in each half), got {seq_len}")
-    if generator is None:
-        generator = torch.Generator()
-        generator.manual_seed(0 if seed is None else seed)
-    elif seed is not None:
+    if generator is not None and seed is not None:
         raise ValueError("give either seed or generator, not both")
+    if seed is not None:
+        generator = torch.Generator().manual_seed(seed)
     values = torch.rand(batch, seq_len, generator=generator)
     half = seq_len // 2
     first = torch.randint(0, half, (batch,), generator=generator)
@@ -173,15 +177,29 @@ class StandardScaler:
             raise RuntimeError("this StandardScaler is not fitted yet: call "
                                "scaler.fit(values[split.train]) first")
 
-    def transform(self, values):
-        """``(values - mean) / std``, as the same type (NumPy array or tensor)."""
+    def _check_values(self, values):
+        """``values`` if it is a finite 1-D NumPy array or tensor, like the fitted series."""
         self._check_fitted()
-        return (values - self.mean) / self.std
+        if not isinstance(values, (np.ndarray, torch.Tensor)):
+            raise TypeError(f"values must be a 1-D NumPy array or tensor, "
+                            f"got {type(values).__name__}")
+        if values.ndim != 1:
+            raise ValueError(f"values must be 1-D (time,), like the series the scaler was "
+                             f"fitted on, got shape {tuple(values.shape)}")
+        bad = int((~torch.isfinite(values)).sum() if isinstance(values, torch.Tensor)
+                  else (~np.isfinite(values)).sum())
+        if bad:
+            raise ValueError(f"values must be finite numbers, got {bad} NaN or infinite "
+                             f"value(s) out of {len(values)}")
+        return values
+
+    def transform(self, values):
+        """``(values - mean) / std``, as the same type (a 1-D NumPy array or tensor)."""
+        return (self._check_values(values) - self.mean) / self.std
 
     def inverse_transform(self, values):
-        """``values * std + mean``: back to the original units."""
-        self._check_fitted()
-        return values * self.std + self.mean
+        """``values * std + mean``: back to the original units (a 1-D array or tensor)."""
+        return self._check_values(values) * self.std + self.mean
 
     def __repr__(self) -> str:
         if self.mean is None:

@@ -1,7 +1,8 @@
 """Regression losses written out, with the shape check that ``nn.MSELoss`` only warns about.
 
 ``nn.MSELoss`` broadcasts a ``(B,)`` target against a ``(B, 1)`` prediction to ``(B, B)``,
-warns, and returns a wrong number. These versions refuse mismatched shapes instead:
+warns, and returns a wrong number. These versions refuse mismatched shapes instead, and also
+mismatched dtypes and NaN or infinite values (which would make the loss NaN or infinite):
 
 - ``mse``       mean squared error, ``reduction`` ``'mean'`` (over *elements*), ``'sum'``, ``'none'``
 - ``mse_grad``  its gradient with respect to the prediction: ``2 (y_hat - y) / N`` for ``'mean'``
@@ -11,9 +12,13 @@ warns, and returns a wrong number. These versions refuse mismatched shapes inste
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 
-__all__ = ["REDUCTIONS", "check_same_shape", "mse", "mse_grad", "mae", "huber"]
+__all__ = ["REDUCTIONS", "check_same_shape", "check_same_dtype", "check_finite", "mse",
+           "mse_grad", "mae", "huber"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -36,6 +41,31 @@ def check_same_shape(prediction: torch.Tensor, target: torch.Tensor) -> None:
                          f"{tuple(target.shape)}{hint}")
 
 
+def check_same_dtype(prediction: torch.Tensor, target: torch.Tensor) -> None:
+    """Raise ``TypeError`` unless both tensors have the same dtype (no silent promotion)."""
+    if prediction.dtype != target.dtype:
+        raise TypeError(f"prediction and target must have the same dtype, got prediction "
+                        f"{prediction.dtype} and target {target.dtype}; convert one, e.g. "
+                        f"target.to(prediction.dtype)")
+
+
+def check_finite(name: str, values: torch.Tensor) -> None:
+    """Raise ``ValueError`` if ``values`` holds a NaN or an infinite value."""
+    bad = ~torch.isfinite(values.detach())
+    if bad.any():
+        nan = int(values.detach().isnan().sum())
+        raise ValueError(f"{name} must hold finite numbers only, got {nan} NaN and "
+                         f"{int(bad.sum()) - nan} infinite value(s) out of {values.numel()}")
+
+
+def _check_pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
+    """Everything a loss needs: tensors of one floating dtype and one shape, all finite."""
+    check_same_shape(prediction, target)
+    check_same_dtype(prediction, target)
+    check_finite("prediction", prediction)
+    check_finite("target", target)
+
+
 def _reduce(elementwise: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "mean":
         return elementwise.sum() / elementwise.numel()
@@ -54,7 +84,7 @@ def mse(prediction: torch.Tensor, target: torch.Tensor, reduction: str = "mean")
     """Squared errors ``(y_hat - y)**2``, summed and divided by the number of elements
     (``'mean'``), summed (``'sum'``), or returned per element (``'none'``)."""
     _check_reduction(reduction)
-    check_same_shape(prediction, target)
+    _check_pair(prediction, target)
     return _reduce((prediction - target) ** 2, reduction)
 
 
@@ -66,7 +96,7 @@ def mse_grad(prediction: torch.Tensor, target: torch.Tensor,
     if reduction == "none":
         raise ValueError("reduction='none' returns a tensor, not a scalar: its gradient needs "
                          "a weight per element; use 'mean' or 'sum'")
-    check_same_shape(prediction, target)
+    _check_pair(prediction, target)
     gradient = 2 * (prediction - target)
     return gradient / prediction.numel() if reduction == "mean" else gradient
 
@@ -74,7 +104,7 @@ def mse_grad(prediction: torch.Tensor, target: torch.Tensor,
 def mae(prediction: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Absolute errors ``|y_hat - y|``, reduced like :func:`mse`."""
     _check_reduction(reduction)
-    check_same_shape(prediction, target)
+    _check_pair(prediction, target)
     return _reduce((prediction - target).abs(), reduction)
 
 
@@ -82,9 +112,11 @@ def huber(prediction: torch.Tensor, target: torch.Tensor, delta: float = 1.0,
           reduction: str = "mean") -> torch.Tensor:
     """``0.5 r**2`` where ``|r| <= delta``, else ``delta (|r| - 0.5 delta)``; r = y_hat - y."""
     _check_reduction(reduction)
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
-        raise ValueError(f"delta must be a positive number, got {delta!r}")
-    check_same_shape(prediction, target)
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+        raise TypeError(f"delta must be a real number, got {type(delta).__name__} ({delta!r})")
+    if not (delta > 0 and math.isfinite(delta)):
+        raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
+    _check_pair(prediction, target)
     r = (prediction - target).abs()
     elementwise = torch.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
     return _reduce(elementwise, reduction)

@@ -15,6 +15,8 @@ reaches each input step, and the gates of an LSTM computed from its weights.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 
 import torch
@@ -37,15 +39,17 @@ def _check_kind(kind: object) -> str:
     return kind.lower()
 
 
-def _check_sequence(x: object, input_size: int, name: str = "x") -> torch.Tensor:
-    expected = f"(batch, seq_len, {input_size})"
+def _check_sequence(x: object, input_size: int, name: str = "x",
+                    batch_first: bool = True) -> torch.Tensor:
+    layout = "batch, seq_len" if batch_first else "seq_len, batch"
+    expected = f"({layout}, {input_size})"
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, "
                         f"got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.dim() != 3 or x.shape[-1] != input_size or 0 in x.shape:
-        raise ValueError(f"{name} must have shape {expected} with batch, seq_len >= 1, "
+        raise ValueError(f"{name} must have shape {expected} with {layout} >= 1, "
                          f"got {tuple(x.shape)}")
     return x
 
@@ -111,8 +115,11 @@ def set_forget_bias(lstm: nn.LSTM, value: float) -> nn.LSTM:
         raise TypeError(f"expected an nn.LSTM, got {type(lstm).__name__}")
     if not lstm.bias:
         raise ValueError("this nn.LSTM was built with bias=False: it has no forget bias to set")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"value must be a number, got {type(value).__name__} ({value!r})")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"value must be a real number, got {type(value).__name__} ({value!r})")
+    if not math.isfinite(value):
+        raise ValueError(f"value must be a finite number, got {value}: a NaN bias makes every "
+                         "output NaN, an infinite one pins the forget gate at 0 or 1")
     h = lstm.hidden_size
     with torch.no_grad():
         for name, p in lstm.named_parameters():
@@ -177,8 +184,9 @@ class AddingBatches:
         self.seq_len = check_positive_int("seq_len", seq_len)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {type(seed).__name__} ({seed!r})")
+        if seq_len < 2:  # fail here, not in the first epoch
+            raise ValueError(f"seq_len must be >= 2 (one marker in each half), got {seq_len}")
         self.generator = torch.Generator().manual_seed(seed)
-        adding_problem(1, seq_len)  # fail here, not in the first epoch, if seq_len < 2
 
     def __len__(self) -> int:
         return self.batches
@@ -221,21 +229,24 @@ def input_gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 def lstm_gates(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Gates and states of a one-layer, unidirectional ``nn.LSTM`` over ``x``, from its weights.
 
-    Returns ``i, f, g, o`` (the input, forget, candidate and output gates), ``c`` and ``h``, each
-    ``(batch, seq_len, hidden_size)``, starting from zero states:
+    Returns ``i, f, g, o`` (the input, forget, candidate and output gates), ``c`` and ``h``,
+    starting from zero states:
     ``i, f, o = sigmoid(.)``, ``g = tanh(.)`` of ``x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh``
     split in that order; ``c_t = f * c_{t-1} + i * g``; ``h_t = o * tanh(c_t)``.
-    ``h`` equals the LSTM's own ``output``. ``x`` is read as ``(batch, seq_len, input_size)``
-    whatever the LSTM's ``batch_first``."""
+    ``x`` is read, and every result laid out, as the LSTM itself does: ``(batch, seq_len, .)``
+    when ``batch_first=True``, ``(seq_len, batch, .)`` otherwise; so ``h`` equals the LSTM's
+    own ``output``."""
     if not isinstance(lstm, nn.LSTM):
         raise TypeError(f"expected an nn.LSTM, got {type(lstm).__name__}")
     if lstm.num_layers != 1 or lstm.bidirectional or lstm.proj_size:
         raise ValueError(f"expected a one-layer unidirectional LSTM without proj_size, got "
                          f"num_layers={lstm.num_layers}, bidirectional={lstm.bidirectional}, "
                          f"proj_size={lstm.proj_size}")
-    _check_sequence(x, lstm.input_size)
+    _check_sequence(x, lstm.input_size, batch_first=lstm.batch_first)
+    time_dim = 1 if lstm.batch_first else 0
     w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
     bias = lstm.bias_ih_l0 + lstm.bias_hh_l0 if lstm.bias else 0.0
+    x = x if lstm.batch_first else x.transpose(0, 1)   # computed batch-first below
     batch, seq_len, _ = x.shape
     h = x.new_zeros(batch, lstm.hidden_size)
     c = x.new_zeros(batch, lstm.hidden_size)
@@ -249,9 +260,10 @@ def lstm_gates(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
             h = o * c.tanh()
             for name, value in zip("ifgoch", (i, f, g, o, c, h), strict=True):
                 steps[name].append(value)
-    return {name: torch.stack(values, dim=1) for name, values in steps.items()}
+    return {name: torch.stack(values, dim=time_dim) for name, values in steps.items()}
 
 
 def forget_gate_activations(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
-    """The forget gate f_t of a one-layer LSTM over ``x``: ``(batch, seq_len, hidden_size)``."""
+    """The forget gate f_t of a one-layer LSTM over ``x``: ``(batch, seq_len, hidden_size)``,
+    or ``(seq_len, batch, hidden_size)`` for an LSTM with ``batch_first=False``."""
     return lstm_gates(lstm, x)["f"]

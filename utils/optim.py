@@ -10,6 +10,7 @@ moments rescale it); :class:`AdamW` *decouples* it (``p -= lr * wd * p`` before 
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -19,12 +20,14 @@ __all__ = ["Adam", "AdamW"]
 
 
 def _check_number(name: str, value: object, low: float, high: float | None = None) -> float:
-    """Return ``value`` as a float if it is a real number in [low, high) (or >= low)."""
+    """Return ``value`` as a float if it is a finite real number in [low, high) (or >= low)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
     expected = f"in [{low}, {high})" if high is not None else f">= {low}"
     if not (value >= low and (high is None or value < high)):  # also rejects nan
         raise ValueError(f"{name} must be {expected}, got {value}")
+    if not math.isfinite(value):  # inf: every step would make the weights inf or nan
+        raise ValueError(f"{name} must be a finite number {expected}, got {value}")
     return float(value)
 
 

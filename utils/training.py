@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .losses import check_same_dtype, check_same_shape
+
 __all__ = ["one_thread", "check_int", "set_seed", "pick_device", "env_report", "run_summary", "History", "fit"]
 
 
@@ -164,6 +166,15 @@ def check_int(name: str, value: object, low: int = 1) -> int:
     return value
 
 
+def _default_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``fit``'s default loss: ``nn.MSELoss()``'s value, bit for bit, but a prediction and a
+    target of different shapes (a ``(B, 1)`` prediction against a ``(B,)`` target would
+    broadcast to ``(B, B)``) or dtypes raise instead of training on the wrong loss."""
+    check_same_shape(prediction, target)
+    check_same_dtype(prediction, target)
+    return nn.functional.mse_loss(prediction, target)
+
+
 def _evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable, device: torch.device,
               epoch: int) -> float:
     """The sample-weighted mean loss over ``batches``, in eval() mode and without autograd."""
@@ -205,7 +216,12 @@ def fit(model: nn.Module, train_data: Iterable, val_data: Iterable | None = None
                     makes ``torch.optim.Adam(model.parameters(), lr=lr)``.
         lr          the learning rate of that default Adam (ignored when ``optimizer`` given).
         loss_fn     ``loss_fn(prediction, y)`` returning a scalar mean over the batch;
-                    default ``nn.MSELoss()``. Epoch losses are means weighted by ``len(x)``.
+                    default ``nn.MSELoss()``'s value, except that a prediction and a ``y``
+                    of different shapes or dtypes raise ``ValueError``/``TypeError`` at the
+                    first batch that has them, a training batch before its step
+                    (``nn.MSELoss`` would broadcast a ``(B, 1)`` prediction against a ``(B,)``
+                    target to a ``(B, B)`` loss and only warn).
+                    Epoch losses are means weighted by ``len(x)``.
         patience    early stopping: stop once the monitored loss (validation loss if
                     ``val_data`` is given, else training loss) has not improved by more than
                     ``min_delta`` for ``patience`` epochs in a row. ``None``: never stop early.
@@ -253,7 +269,7 @@ def fit(model: nn.Module, train_data: Iterable, val_data: Iterable | None = None
     if max_norm is not None:
         max_norm = _finite_number("max_norm", max_norm, positive=True)
     if loss_fn is None:
-        loss_fn = nn.MSELoss()
+        loss_fn = _default_mse
     elif not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(prediction, y), "
                         f"got {type(loss_fn).__name__}")

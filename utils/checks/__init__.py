@@ -11,7 +11,10 @@ import math
 import numbers
 from dataclasses import dataclass
 
-__all__ = ["Verdict", "feedback", "error_of", "as_number"]
+import numpy as np
+import torch
+
+__all__ = ["Verdict", "feedback", "error_of", "as_number", "as_whole_number", "as_shape"]
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,34 @@ def error_of(call) -> str | None:
 
 
 def as_number(answer: object) -> float | None:
-    """A learner's answer as a finite ``float`` (a real number, a NumPy scalar or a
-    one-element tensor), or ``None`` for anything else, ``bool`` included."""
-    if hasattr(answer, "numel") and hasattr(answer, "item"):
+    """A learner's answer as a finite ``float`` (a Python number, a NumPy scalar, a
+    one-element array or tensor of any real dtype), or ``None`` for anything else, ``bool``
+    included. Every checker reads a numeric answer through it, so ``48``, ``48.0``,
+    ``np.int64(48)`` and ``torch.tensor(48)`` are the same answer."""
+    if isinstance(answer, torch.Tensor):
         if answer.numel() != 1:
+            return None
+        answer = answer.item()
+    elif isinstance(answer, (np.ndarray, np.generic)):
+        if answer.size != 1:
             return None
         answer = answer.item()
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
         return None
     return float(answer) if math.isfinite(answer) else None
+
+
+def as_whole_number(answer: object) -> int | None:
+    """:func:`as_number`, as an ``int`` when its value is a whole number (``48.0`` is 48);
+    ``None`` otherwise."""
+    value = as_number(answer)
+    return int(value) if value is not None and value.is_integer() else None
+
+
+def as_shape(answer: object) -> tuple[int, ...] | None:
+    """A shape given as a ``torch.Size`` or a tuple of whole numbers (of any numeric type),
+    as a tuple of ``int``; ``None`` otherwise."""
+    if not isinstance(answer, tuple):  # torch.Size is a tuple
+        return None
+    dims = tuple(as_whole_number(d) for d in answer)
+    return None if None in dims else dims

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import torch
-
-from . import Verdict, feedback
+from . import Verdict, as_shape, as_whole_number, feedback
 
 __all__ = ["check_output_shape", "check_mse_denominator"]
 
@@ -12,22 +10,23 @@ __all__ = ["check_output_shape", "check_mse_denominator"]
 def check_output_shape(answer: object, batch: int = 16, output_size: int = 1) -> Verdict:
     """Exercise 00.1: the shape of the classic model's prediction."""
     expected = (batch, output_size)
-    if isinstance(answer, torch.Size):
-        answer = tuple(answer)
-    if not isinstance(answer, tuple):
-        return feedback(False, "", f"give the shape as a tuple such as (2, 3), got {answer!r}.")
-    return feedback(answer == expected,
+    shape = as_shape(answer)
+    if shape is None:
+        return feedback(False, "", f"give the shape as a tuple of whole numbers such as "
+                                   f"(2, 3), got {answer!r}.")
+    return feedback(shape == expected,
                     f"The head maps the last step's hidden vector of each of the {batch} "
                     f"sequences to {output_size} number(s): {expected}.",
-                    f"{answer} is not it. The LSTM's output is (batch, seq, hidden); the head "
+                    f"{shape} is not it. The LSTM's output is (batch, seq, hidden); the head "
                     "sees only the last step, out[:, -1], which is (batch, hidden).")
 
 
 def check_mse_denominator(answer: object, batch: int = 16, output_size: int = 3) -> Verdict:
     """Exercise 00.2: what MSELoss(reduction='mean') divides by."""
     expected = batch * output_size
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    count = as_whole_number(answer)
+    if count is None:
         return feedback(False, "", f"give a whole number, got {answer!r}.")
-    return feedback(answer == expected,
+    return feedback(count == expected,
                     f"'mean' averages over all {batch} x {output_size} = {expected} elements.",
-                    f"{answer} is not it. Count elements, not samples: batch x output_size.")
+                    f"{count} is not it. Count elements, not samples: batch x output_size.")

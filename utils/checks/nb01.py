@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import Verdict, feedback
+from . import Verdict, as_whole_number, feedback
 
 __all__ = ["check_forget_rows", "check_parameter_count", "check_lstm_step"]
 
@@ -17,7 +17,14 @@ def check_forget_rows(answer: object, hidden_size: int = 20) -> Verdict:
         answer = slice(answer.start, answer.stop, answer.step if answer.step != 1 else None)
     if not isinstance(answer, slice):
         return feedback(False, "", f"give a slice such as slice(0, 5), got {answer!r}.")
-    rows = list(range(4 * H))[answer]
+    bounds = [None if b is None else as_whole_number(b)
+              for b in (answer.start, answer.stop, answer.step)]
+    if any(b is None and given is not None
+           for b, given in zip(bounds, (answer.start, answer.stop, answer.step), strict=True)) \
+            or bounds[2] == 0:
+        return feedback(False, "", f"give a slice of whole numbers such as slice(0, 5), "
+                                   f"got {answer!r}.")
+    rows = list(range(4 * H))[slice(*bounds)]
     blocks = {"i": range(0, H), "f": range(H, 2 * H), "g": range(2 * H, 3 * H),
               "o": range(3 * H, 4 * H)}
     for gate, block in blocks.items():
@@ -38,7 +45,8 @@ def check_parameter_count(answer: object, input_size: int = 8, hidden_size: int 
     lstm = nn.LSTM(input_size, hidden_size, num_layers, bidirectional=bidirectional,
                    proj_size=proj_size, device="meta")  # shapes only: no memory, no RNG draw
     expected = sum(p.numel() for p in lstm.parameters())
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    count = as_whole_number(answer)
+    if count is None:
         return feedback(False, "", f"give a whole number, got {answer!r}.")
     H, D, H_out = hidden_size, 1 + bidirectional, proj_size or hidden_size
     no_projection = sum(p.numel() for p in nn.LSTM(input_size, H, num_layers, device="meta",
@@ -52,12 +60,12 @@ def check_parameter_count(answer: object, input_size: int = 8, hidden_size: int 
              same_input: f"layer 1 and above read the layer below's output, D * H_out = "
                          f"{D * H_out} features, not input_size = {input_size}.",
              expected // D: "count both directions: each has its own weights."}
-    if answer in hints and answer != expected:
-        return feedback(False, "", hints[answer])
-    return feedback(answer == expected,
+    if count in hints and count != expected:
+        return feedback(False, "", hints[count])
+    return feedback(count == expected,
                     f"{expected}: per layer and direction 4H(I_layer + H_out + 2) + P*H, "
                     f"with I_layer = {input_size} for layer 0 and D * H_out = {D * H_out} above.",
-                    f"{answer} is not it. Per layer and direction: 4H * (inputs of that layer) "
+                    f"{count} is not it. Per layer and direction: 4H * (inputs of that layer) "
                     "+ 4H * H_out + two biases of 4H + the projection's P * H.")
 
 

@@ -10,7 +10,7 @@ import warnings
 import torch
 from torch import nn
 
-from . import Verdict, feedback
+from . import Verdict, as_shape, feedback
 
 __all__ = ["EXERCISE_LSTM", "EXERCISE_INPUT", "exercise_shapes", "exercise_series",
            "check_output_shape", "check_state_shapes", "check_univariate_input"]
@@ -32,20 +32,11 @@ def exercise_shapes(proj_size: int = 0) -> dict[str, tuple[int, ...]]:
     return {"output": tuple(output.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape)}
 
 
-def _shape(answer: object) -> tuple[int, ...] | None:
-    if isinstance(answer, torch.Size):
-        return tuple(answer)
-    if isinstance(answer, tuple) and all(isinstance(d, int) and not isinstance(d, bool)
-                                         for d in answer):
-        return answer
-    return None
-
-
 def check_output_shape(answer: object) -> Verdict:
     """Exercise 02.1: the shape of ``output`` for the bidirectional 3-layer LSTM."""
     shapes = exercise_shapes()
     expected = shapes["output"]
-    shape = _shape(answer)
+    shape = as_shape(answer)
     if shape is None:
         return feedback(False, "", f"give the shape as a tuple of ints such as (2, 3), "
                                    f"got {answer!r}.")
@@ -71,10 +62,10 @@ def check_state_shapes(answer: object) -> Verdict:
     shapes = exercise_shapes(proj_size=16)
     expected = (shapes["h_n"], shapes["c_n"])
     if not (isinstance(answer, tuple) and len(answer) == 2) or \
-            _shape(answer[0]) is None or _shape(answer[1]) is None:
+            as_shape(answer[0]) is None or as_shape(answer[1]) is None:
         return feedback(False, "", "give a pair of shapes, (h_n shape, c_n shape), e.g. "
                                    f"((1, 2, 3), (1, 2, 3)); got {answer!r}.")
-    h_shape, c_shape = _shape(answer[0]), _shape(answer[1])
+    h_shape, c_shape = as_shape(answer[0]), as_shape(answer[1])
     rows, batch, _ = expected[0]
     if (h_shape, c_shape) == expected:
         return feedback(True, f"h_n {expected[0]} and c_n {expected[1]}: D * num_layers = "
@@ -82,6 +73,8 @@ def check_state_shapes(answer: object) -> Verdict:
                               "the projection shrinks h but not c.", "")
     if (c_shape, h_shape) == expected:
         hint = "the two are swapped: proj_size shrinks h, c keeps hidden_size."
+    elif len(h_shape) != 3 or len(c_shape) != 3:
+        hint = "each state has 3 dimensions: (D * num_layers, batch, size)."
     elif h_shape[:1] == (batch,) or c_shape[:1] == (batch,):
         hint = ("batch_first does not apply to h_n and c_n: they are always "
                 "(D * num_layers, batch, ...).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import Verdict, feedback
+from . import Verdict, as_whole_number, feedback
 
 __all__ = ["exercise_lstm", "exercise_chunks", "check_h0", "check_chunked_output",
            "check_gradient_reach"]
@@ -102,17 +102,18 @@ def reached_chunks(detach: bool) -> set[int]:
 def check_gradient_reach(answer: object) -> Verdict:
     """Exercise 03.3: with the state detached between chunks, which chunks' inputs does the
     last chunk's loss send gradient to?"""
-    if not isinstance(answer, (set, frozenset)) or \
-            not all(isinstance(k, int) and not isinstance(k, bool) for k in answer):
+    chunks = ({as_whole_number(k) for k in answer} if isinstance(answer, (set, frozenset))
+              else {None})
+    if None in chunks:
         return feedback(False, "", f"give a set of chunk numbers such as {{1, 2}}, got "
                                    f"{answer!r}.")
     expected = reached_chunks(detach=True)
-    if set(answer) == reached_chunks(detach=False) and set(answer) != expected:
+    if chunks == reached_chunks(detach=False) and chunks != expected:
         hint = "that is what happens WITHOUT detach: the graph then reaches every chunk."
     else:
         hint = ("detach() cuts the state off the graph of the chunks before it; only one "
                 "chunk is left.")
-    return feedback(set(answer) == expected,
+    return feedback(chunks == expected,
                     f"{sorted(expected)}: truncated back-propagation through time; earlier "
                     "chunks still shape the state's value, but get no gradient.",
-                    f"{sorted(answer)} is not it: {hint}")
+                    f"{sorted(chunks)} is not it: {hint}")

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from . import Verdict, feedback
+from . import Verdict, as_number, feedback
 
 __all__ = ["check_default_bound", "check_forget_bias", "check_orthogonal_blocks"]
 
@@ -17,30 +17,75 @@ GATES = ("i", "f", "g", "o")
 def check_default_bound(answer: object, hidden_size: int = 64) -> Verdict:
     """Exercise 04.1: the bound k of nn.LSTM's default U(-k, k) for this hidden size."""
     expected = 1 / math.sqrt(hidden_size)
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+    value = as_number(answer)
+    if value is None:
         return feedback(False, "", f"give one number, got {answer!r}.")
-    if math.isclose(answer, expected, rel_tol=1e-4):
+    if math.isclose(value, expected, rel_tol=1e-4):
         return feedback(True, f"k = 1/sqrt({hidden_size}) = {expected:.4f}, for every weight "
                         "and both biases, whatever the input size.", "")
     xavier = math.sqrt(6 / (hidden_size + 4 * hidden_size))
-    if math.isclose(answer, xavier, rel_tol=1e-3):
+    if math.isclose(value, xavier, rel_tol=1e-3):
         hint = ("that is Xavier's bound for weight_hh (sqrt(6 / (fan_in + fan_out))); "
                 "nn.LSTM does not use Xavier.")
-    elif math.isclose(answer, 1 / hidden_size, rel_tol=1e-4):
+    elif math.isclose(value, 1 / hidden_size, rel_tol=1e-4):
         hint = "close: the bound is one over the *square root* of hidden_size."
     else:
-        hint = f"{answer} is not it. Read reset_parameters: stdv = 1.0 / math.sqrt(...)."
+        hint = f"{value:g} is not it. Read reset_parameters: stdv = 1.0 / math.sqrt(...)."
     return feedback(False, "", hint)
 
 
-def check_forget_bias(lstm: object) -> Verdict:
-    """Exercise 04.2: every layer and direction's forget gate sees a bias of exactly 1."""
+def _redrawn(lstm: nn.LSTM, seed: int) -> nn.LSTM:
+    """An ``nn.LSTM`` configured like ``lstm``, drawn right after ``torch.manual_seed(seed)``,
+    leaving the caller's random stream as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers, bias=lstm.bias,
+                       batch_first=lstm.batch_first, bidirectional=lstm.bidirectional,
+                       proj_size=lstm.proj_size)
+
+
+def _layout(lstm: object) -> dict[str, tuple[int, ...]] | None:
+    """Each parameter's name and shape, or ``None`` for anything but an ``nn.LSTM``."""
+    if not isinstance(lstm, nn.LSTM):
+        return None
+    return {name: tuple(p.shape) for name, p in lstm.named_parameters()}
+
+
+def _changed_outside_forget(lstm: nn.LSTM, original: nn.LSTM) -> str | None:
+    """``None`` if every parameter of ``lstm`` but the forget rows of its biases equals
+    ``original``'s; else which parameter (and rows) changed."""
+    H = lstm.hidden_size
+    reference = dict(original.named_parameters())
+    for name, p in lstm.named_parameters():
+        before = reference[name].detach().to(device="cpu", dtype=p.dtype)
+        now = p.detach().cpu()
+        if name.startswith("bias"):
+            changed = [g for k, g in enumerate(GATES)
+                       if g != "f" and not torch.equal(now[k * H:(k + 1) * H],
+                                                       before[k * H:(k + 1) * H])]
+            if changed:
+                return f"the {', '.join(changed)} rows of {name}"
+        elif not torch.equal(now, before):
+            return name
+    return None
+
+
+def check_forget_bias(lstm: object, seed: int = 0, original: nn.LSTM | None = None) -> Verdict:
+    """Exercise 04.2: every layer and direction's forget gate sees a bias of exactly 1, and
+    nothing else changed.
+
+    "Nothing else" is judged against ``original``, a copy of the LSTM taken before the change
+    (``copy.deepcopy(lstm)``), or, when it is not given, against an LSTM of the same
+    configuration drawn right after ``torch.manual_seed(seed)``: the exercise cell builds its
+    LSTM that way, with seed 0. The weights and the i, g, o rows of both bias vectors must be
+    exactly as drawn; the forget rows of ``bias_ih`` and ``bias_hh`` must add up to 1."""
     if not isinstance(lstm, nn.LSTM):
         return feedback(False, "", f"pass the nn.LSTM you changed, got {type(lstm).__name__}.")
     if not lstm.bias:
         return feedback(False, "", "this LSTM has bias=False: it has no bias to set.")
+    if original is not None and _layout(original) != _layout(lstm):
+        return feedback(False, "", "original must be a copy of the same nn.LSTM, taken before "
+                        "you changed it (copy.deepcopy(lstm)).")
     H = lstm.hidden_size
     forget = slice(H, 2 * H)
     directions = ("", "_reverse") if lstm.bidirectional else ("",)
@@ -59,8 +104,18 @@ def check_forget_bias(lstm: object) -> Verdict:
                                 f"{seen.min().item():.3f} to {seen.max().item():.3f}. Rows "
                                 f"{H}..{2 * H - 1} are the forget gate (order i, f, g, o); "
                                 "did you set every layer and direction?")
+    reference = _redrawn(lstm, seed) if original is None else original
+    changed = _changed_outside_forget(lstm, reference)
+    if changed is not None:
+        against = ("original" if original is not None else
+                   f"the LSTM drawn right after torch.manual_seed({seed}), as in the exercise "
+                   "cell")
+        return feedback(False, "", f"the forget gates are right, but {changed} changed "
+                        f"(compared with {against}): leave the weights and the i, g, o rows "
+                        f"(all but {H}..{2 * H - 1}) of both bias vectors as they were.")
     return feedback(True, "The forget gate of every layer and direction starts at "
-                    "sigmoid(1) = 0.73: memory decays slowly until training says otherwise.", "")
+                    "sigmoid(1) = 0.73: memory decays slowly until training says otherwise, "
+                    "and nothing else changed.", "")
 
 
 def check_orthogonal_blocks(weight_hh: object, hidden_size: int = 16) -> Verdict:

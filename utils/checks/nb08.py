@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import Verdict, as_number, feedback
+from . import Verdict, as_number, as_shape, as_whole_number, feedback
 
 __all__ = ["check_window_count", "check_train_mean", "early_stop_epochs", "check_early_stop",
            "check_seasonal_naive_mape"]
@@ -16,16 +16,17 @@ def check_window_count(answer: object, n: int = 120, lookback: int = 24,
                        horizon: int = 12) -> Verdict:
     """Exercise 08.1: how many (lookback, horizon) windows fit in n steps."""
     expected = n - lookback - horizon + 1
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+    count = as_whole_number(answer)
+    if count is None:
         return feedback(False, "", f"give a whole number, got {answer!r}.")
-    if answer == n - lookback - horizon:
+    if count == n - lookback - horizon:
         hint = "off by one: the first window starts at 0 and the last one ends exactly at n."
-    elif answer == n - lookback:
+    elif count == n - lookback:
         hint = "each window also needs its horizon of targets after the lookback."
     else:
-        hint = (f"{answer} is not it. A window uses lookback + horizon consecutive steps; "
+        hint = (f"{count} is not it. A window uses lookback + horizon consecutive steps; "
                 f"count the start positions that leave room for all of them.")
-    return feedback(answer == expected,
+    return feedback(count == expected,
                     f"n - lookback - horizon + 1 = {n} - {lookback} - {horizon} + 1 = "
                     f"{expected} start positions.", hint)
 
@@ -71,10 +72,11 @@ def check_early_stop(answer: object, val_losses=(0.90, 0.60, 0.50, 0.52, 0.48, 0
                      patience: int = 3) -> Verdict:
     """Exercise 08.3: (stop epoch, restored epoch) for these validation losses."""
     stop, best = early_stop_epochs(val_losses, patience)
-    if not (isinstance(answer, tuple) and len(answer) == 2
-            and all(isinstance(a, int) and not isinstance(a, bool) for a in answer)):
+    epochs = as_shape(answer)  # a tuple of whole numbers
+    if epochs is None or len(epochs) != 2:
         return feedback(False, "", f"give a tuple of two whole numbers (stop_epoch, "
                                    f"restored_epoch), got {answer!r}.")
+    answer = epochs
     if answer == (best, stop):
         hint = "the two are swapped: first the epoch it stops after, then the one restored."
     elif answer[1] == len(val_losses) or answer[0] == len(val_losses):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..memory import matching_hidden_size, recurrent_parameter_count
-from . import Verdict, as_number, feedback
+from . import Verdict, as_number, as_whole_number, feedback
 
 __all__ = ["check_baseline_mse", "check_memory_fraction", "check_forget_bias",
            "check_matching_hidden_size"]
@@ -84,13 +84,14 @@ def check_matching_hidden_size(answer: object, lstm_hidden_size: int = 32,
     LSTM regressor with ``lstm_hidden_size`` units."""
     target = recurrent_parameter_count("lstm", input_size, lstm_hidden_size)
     expected = matching_hidden_size("gru", target, input_size)
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    units = as_whole_number(answer)
+    if units is None:
         return feedback(False, "", f"give a whole number, got {answer!r}.")
-    got = recurrent_parameter_count("gru", input_size, answer) if answer > 0 else None
-    return feedback(answer == expected,
+    got = recurrent_parameter_count("gru", input_size, units) if units > 0 else None
+    return feedback(units == expected,
                     f"A GRU has 3 gate blocks to the LSTM's 4: {expected} units give "
                     f"{recurrent_parameter_count('gru', input_size, expected)} parameters "
                     f"against the LSTM's {target}.",
-                    f"{answer} units give {got} parameters against the LSTM's {target}. "
+                    f"{units} units give {got} parameters against the LSTM's {target}. "
                     "Count 3H(I + H + 2) for the GRU core plus H + 1 for the head, and find "
                     "the H that comes closest.")
