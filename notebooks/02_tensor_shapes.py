@@ -350,6 +350,23 @@ print(message)
 assert message == "RuntimeError: Expected hidden[0] size (2, 16, 20), got [1, 16, 20]"
 
 # %% [markdown]
+# **A state carried into a smaller last batch**, the most common source of this message. A model
+# that passes each batch's final state on to the next batch holds a state of the *previous*
+# batch's size; 50 sequences in batches of 16 end with a batch of 2, and the carried
+# `(2, 16, 20)` state no longer fits. When carrying is right at all, and the fixes
+# (`drop_last=True`, slicing the state, or passing none), are the subject of
+# [03 · State initialisation, section 6](03_state_initialisation.ipynb#6.-The-last-batch,-and-when-to-reset-the-state).
+
+# %%
+# KP 02.7
+_, carried = lstm(x)                                             # the state after a batch of 16
+last_batch = torch.randn(2, seq_len, input_size, device=device)  # 50 = 16 + 16 + 16 + 2
+message = error_of(lambda: lstm(last_batch, carried))
+print(message)
+assert message == "RuntimeError: Expected hidden[0] size (2, 2, 20), got [2, 16, 20]"
+assert lstm(last_batch)[0].shape == (2, seq_len, hidden_size)   # no state: zeros of the right size
+
+# %% [markdown]
 # **`h0` alone instead of the pair `(h0, c0)`.** `nn.LSTM` reads its second argument as
 # `hx[0]` (the `h0`) and `hx[1]` (the `c0`). Indexing a `(2, 16, 20)` tensor that way gives its two
 # layers, two `(16, 20)` tensors: the message speaks of 2-D states although you passed a 3-D one.

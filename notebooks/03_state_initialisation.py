@@ -34,7 +34,7 @@
 #   chunk; `detach()` gives truncated back-propagation through time;
 # - **KP 03.6** a carried state breaks on a smaller last batch, and when to reset the state.
 #
-# **Run time:** about 10 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 15 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 
 # %%
@@ -123,11 +123,19 @@ for flags in flag_grid:
 # - **device** the input's device.
 #
 # `x.new_zeros(shape)` gets the last two right by construction: it copies `x`'s dtype and device.
+# `torch.zeros(shape)` does not look at `x`: it makes the default dtype (`float32`) on the CPU,
+# which is right only as long as `x` happens to be a `float32` CPU tensor. A `float64` input,
+# and one on another device (PyTorch's `meta` device, tensors without data, exists on every
+# machine), show the difference:
 
 # %%
 h_shape, c_shape = state_shapes(lstm, batch_size)
 h0, c0 = x.new_zeros(h_shape), x.new_zeros(c_shape)
 print("h0", tuple(h0.shape), h0.dtype, h0.device, "   c0", tuple(c0.shape), c0.dtype, c0.device)
+for other_x in (x.double(), x.to("meta")):
+    made_by = {"new_zeros": other_x.new_zeros(h_shape), "torch.zeros": torch.zeros(h_shape)}
+    print(f"input {other_x.dtype} on {other_x.device}: " + ",  ".join(
+        f"{name} -> {t.dtype} on {t.device}" for name, t in made_by.items()))
 bidirectional_projected = nn.LSTM(input_size, hidden_size, 3, batch_first=True,
                                   bidirectional=True, proj_size=5)
 print("bidirectional, 3 layers, proj_size 5:", state_shapes(bidirectional_projected, batch_size))
@@ -144,7 +152,8 @@ print(shape_message)
 # %% [markdown]
 # A state in `float64` for a `float32` model fails on this CPU build inside oneDNN, PyTorch's CPU
 # kernel library, with a message that names neither tensor. (A `float64` *input* gets a clear
-# one.) A model converted with `.double()` takes `float64` states made with `new_zeros`.
+# one.) A model converted with `.double()` takes `float64` states made with `new_zeros`, and
+# refuses the `float32` states that `torch.zeros` makes without `dtype=`.
 
 # %%
 double_zeros = zeros.double()
@@ -155,6 +164,9 @@ print("float64 input: ", input_dtype_message)
 lstm64 = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True).to(device).double()
 x64 = x.double()
 out64, _ = lstm64(x64, (x64.new_zeros(h_shape), x64.new_zeros(c_shape)))
+float32_zeros = torch.zeros(h_shape, device=device)                  # no dtype=: float32
+zeros_message = error_of(lambda: lstm64(x64, (float32_zeros, float32_zeros)))
+print("float64 model, torch.zeros states:", zeros_message)
 
 # %% [markdown]
 # A state on another device: the classic model's `torch.zeros(...)` without `device=` puts the
@@ -171,7 +183,11 @@ print(device_message)
 # %%
 # KP 03.2
 assert h0.shape == h_zeros.shape and c0.shape == c_zeros.shape
-assert h0.dtype == x.dtype and h0.device == x.device
+x_meta = x.double().to("meta")                 # follows the input's dtype and device ...
+assert (x_meta.new_zeros(h_shape).dtype, x_meta.new_zeros(h_shape).device) == \
+    (torch.float64, torch.device("meta"))
+assert (torch.zeros(h_shape).dtype, torch.zeros(h_shape).device) == \
+    (torch.float32, torch.device("cpu"))      # ... torch.zeros does not
 assert state_shapes(bidirectional_projected, batch_size) == ((6, batch_size, 5),
                                                              (6, batch_size, hidden_size))
 assert shape_message == "RuntimeError: Expected hidden[0] size (2, 16, 20), got [2, 8, 20]"
@@ -183,6 +199,11 @@ if device.type == "cpu":                     # the CPU kernels' words: oneDNN's,
 assert input_dtype_message.startswith("ValueError: RNN input dtype (torch.float64) does not "
                                       "match weight dtype (torch.float32)")
 assert out64.dtype == torch.float64
+assert zeros_message.startswith("RuntimeError")
+if device.type == "cpu":
+    assert zeros_message in ("RuntimeError: get_mkldnn_dtype: unsupported data type",
+                             "RuntimeError: mat1 and mat2 must have the same dtype, but got "
+                             "Float and Double")
 assert device_message == ("RuntimeError: Input and hidden tensors are not at the same device, "
                           f"found input tensor at {x.device} and hidden tensor at {other}")
 

@@ -36,7 +36,7 @@
 #   forget gate held open between them;
 # - **KP 09.5** the measured effect of forget-gate bias 1 and of gradient clipping.
 #
-# **Run time:** about 70 s on a 2-core laptop-class CPU (it trains nine small models); the last
+# **Run time:** about 35 s on a 2-core laptop-class CPU (it trains nine small models); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%
@@ -154,7 +154,7 @@ print(f"mean forget gate at initialisation: default biases {f_default.mean():.3f
 # %%
 # KP 09.1
 rnn_first, lstm_first = relative["tanh RNN"][0], relative["LSTM, forget bias 1"][0]
-assert rnn_first < 1e-20                       # the RNN's gradient has all but vanished
+assert 1e-31 < rnn_first < 1e-29               # the RNN's: about 1e-30 of the last step's
 assert lstm_first / rnn_first > 1e15           # more than fifteen orders of magnitude
 assert relative["LSTM, default biases"][0] < 1e-12   # default biases: vanishing too
 assert abs(f_default.mean() - 0.5) < 0.05                          # sigmoid(0)
@@ -294,17 +294,18 @@ axes[0].legend(fontsize=8);
 # At T = 100 the tanh RNN does no better than the dashed line: on the test sequences it scores
 # what predicting 1 scores on them (both printed above; a sample of 2,000 targets has its own
 # variance, near 1/6), so it learned nothing that beats ignoring the markers, and its
-# validation curve even wanders above the line. The LSTM sits on the line for a while,
-# then drops by two orders of magnitude once it has found the markers; the GRU, whose update gate
-# plays the forget gate's role, finds them sooner. At T = 10 the same RNN, with the same recipe,
-# does learn: its failure at T = 100 is about distance.
+# validation curve even wanders above the line. The LSTM sits on the line for a while, then
+# drops once it has found the markers, to a test MSE of 1.0 % of predicting 1 (0.0018 against
+# 0.1733, printed above); the GRU, whose update gate plays the forget gate's role, finds them
+# sooner and ends at 0.1 %. At T = 10 the same RNN, with the same recipe, does learn: its
+# failure at T = 100 is about distance.
 
 # %%
 # KP 09.3
 counts = [recurrent_parameter_count(kind, 2, HIDDEN[kind]) for kind in HIDDEN]
 assert max(counts) / min(counts) < 1.03                 # models of the same size
-assert test_mse["lstm"] < 0.01                          # the LSTM solves T = 100
-assert test_mse["gru"] < 0.01                           # so does the GRU...
+assert test_mse["lstm"] < 0.02 * test_baseline[100]     # the LSTM solves T = 100: ~1 %
+assert test_mse["gru"] < 0.005 * test_baseline[100]     # so does the GRU: ~0.1 % ...
 assert steps_to(runs["gru"][1]) < steps_to(runs["lstm"][1])   # ...and sooner
 assert test_mse["rnn"] > 0.95 * test_baseline[100]      # the RNN: no better than predicting 1
 assert short_test_mse["rnn"] < 0.7 * test_baseline[10]  # ...but at T = 10 it learns
@@ -360,15 +361,17 @@ is_marker = x_look[..., 1].bool()
 f_unit, i_unit = gates["f"][..., unit], gates["i"][..., unit]
 first_marker = is_marker.float().argmax(dim=1)
 kept = torch.stack([f_unit[b, first_marker[b] + 1:].prod() for b in range(len(f_unit))])
-print(f"unit {unit}: mean forget gate {f_unit.mean():.4f}; input gate at markers "
+after_first = torch.cat([f_unit[b, first_marker[b] + 1:] for b in range(len(f_unit))])
+print(f"unit {unit}: mean forget gate {f_unit.mean():.4f} (after the first marker "
+      f"{after_first.mean():.4f}); input gate at markers "
       f"{i_unit[is_marker].mean():.3f}, elsewhere {i_unit[~is_marker].mean():.4f}")
 print(f"fraction of the first marked value still in the cell at the end: mean {kept.mean():.3f}, "
       f"worst {kept.min():.3f}")
 
 # %%
 # KP 09.4
-after_first = torch.cat([f_unit[b, first_marker[b] + 1:] for b in range(len(f_unit))])
-assert after_first.mean() > 0.95                          # open from the first marker on
+assert after_first.mean() > 0.998                         # open from the first marker on
+assert abs(f_unit.mean() - 0.999) < 0.001                 # about 0.999 over all steps
 assert kept.mean() > 0.5                                  # the first value survives to the end
 assert i_unit[is_marker].mean() > 10 * i_unit[~is_marker].mean()   # writes at the markers
 assert abs(correlation[unit]) > 0.9
@@ -573,8 +576,8 @@ nb09.check_memory_fraction(answer_2)
 #
 # With i = 0 each step computes `c_t = f * c_(t-1)`, so 50 steps multiply by f⁵⁰:
 # `nb09.check_memory_fraction(torch.sigmoid(torch.tensor(1.0)).item() ** 50)`, about 1.6e-7.
-# That is why the trained unit of section 4 pushed its forget gate to about 0.999: a fixed
-# sigmoid(1) would keep nothing over 50 steps.
+# That is why the trained unit of section 4 pushed its forget gate to about 0.999 (its mean is
+# printed there): a fixed sigmoid(1) would keep nothing over 50 steps.
 #
 # </details>
 #
@@ -625,16 +628,20 @@ nb09.check_matching_hidden_size(answer_4)
 # - The gradient reaching an input 100 steps back is about 10⁻³⁰ of the last step's for a tanh
 #   RNN; an LSTM's cell path keeps far more, *if* its forget gate starts open (bias 1).
 # - On the adding problem always predicting 1 scores 1/6; at T = 100 the tanh RNN never beats
-#   that, while an LSTM and a GRU of the same size, with the same data and optimizer, get two
-#   orders of magnitude below it. At T = 10 the RNN learns too: the obstacle is distance.
+#   that, while an LSTM and a GRU of the same size, with the same data and optimizer, end at
+#   about 1 % and 0.1 % of it. At T = 10 the RNN learns too: the obstacle is distance.
 # - The trained LSTM opens its input gate only at the markers and holds one unit's forget gate
 #   near 1, so the first value is still in the cell at the end.
 # - Measured at T = 100, one seed: forget bias 1 and clipping moved when the LSTM learned, by at
 #   most a hundred steps, not whether; the scale of the input weights mattered far more.
 # - Take norms of tiny gradients in float64, and never forget `batch_first=True`.
 #
-# **Next:** the course goes on with variable-length batches, stacked and bidirectional models
-# (notebook 10); back to the start: [00 · The whole picture](00_the_whole_picture.ipynb).
+# **Variable-length batches, stacked and bidirectional models** are in
+# [05 · Last-step output](05_last_step_output.ipynb) (padding, `pack_padded_sequence`,
+# `h_n` of several layers and directions).
+#
+# **Next:** [notebook 10](10_character_language_model.ipynb), a character language model; back to
+# the start: [00 · The whole picture](00_the_whole_picture.ipynb).
 
 # %%
 print(run_summary(notebook_started))

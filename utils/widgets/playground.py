@@ -101,7 +101,8 @@ def train_run(optimizer: str, lr: float, steps: int = MAX_STEPS, seed: int = 0,
               task: Task | None = None, dtype: torch.dtype = torch.float32) -> Run:
     """Train the classic model from seed ``seed`` for ``steps`` full-batch steps: the plain
     loop, one run. The playground's grid comes from :func:`train_runs_together`, which
-    tests/test_widgets_playground.py proves equal to this."""
+    tests/test_widgets_playground.py compares with this: in float64, every optimizer at three
+    of the grid's rates over 30 steps; in float32, Adam at 1e-2 over 100 steps."""
     _check_steps(steps)
     task = playground_task() if task is None else task
     x, y = task.x.to(dtype), task.y.to(dtype)
