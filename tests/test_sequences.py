@@ -1,16 +1,22 @@
 """utils.sequences: the last-step facts of notebook 05, and the helpers' input checks."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from utils.sequences import (
+    IGNORE_INDEX,
     bidirectional_summary,
     check_lengths,
+    collate_fn,
     last_valid_step,
     length_mask,
     masked_max,
     masked_mean,
+    pad_batch,
     run_packed,
     summaries_one_by_one,
     summary_from_packed,
@@ -187,3 +193,47 @@ def test_bad_shapes_are_refused_with_the_expected_and_received():
         summary_from_packed(nn.GRU(3, 4), torch.zeros(4, 7, 3), LENGTHS)
     with pytest.raises(TypeError, match="batch_first"):
         last_valid_step(torch.zeros(2, 3, 4), [1, 2], batch_first=1)
+
+
+def test_pad_batch_pads_right_and_returns_cpu_int64_lengths():
+    padded, lengths = pad_batch([torch.tensor([5, 6, 7]), torch.tensor([8])], padding_value=0)
+    assert padded.tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert lengths.tolist() == [3, 1] and lengths.dtype == torch.int64
+    assert lengths.device.type == "cpu"
+    features, _ = pad_batch([torch.ones(2, 4), torch.ones(1, 4)])
+    assert features.shape == (2, 2, 4) and features[1, 1].abs().sum() == 0
+
+
+def test_collate_fn_for_class_targets_and_for_per_step_targets():
+    x, lengths, y = collate_fn([(torch.tensor([1, 2]), 3), (torch.tensor([4]), 0)],
+                               padding_value=9)
+    assert x.tolist() == [[1, 2], [4, 9]] and lengths.tolist() == [2, 1] and y.tolist() == [3, 0]
+    x, lengths, tags = collate_fn([(torch.tensor([1, 2]), torch.tensor([0, 1])),
+                                   (torch.tensor([4]), torch.tensor([1]))])
+    assert tags.tolist() == [[0, 1], [1, IGNORE_INDEX]]
+    loss = torch.nn.functional.cross_entropy(torch.zeros(2, 2, 2).transpose(1, 2), tags)
+    assert loss.item() == pytest.approx(math.log(2))  # the padded step adds nothing
+
+
+def test_collate_fn_works_in_a_dataloader():
+    data = [(torch.arange(n) + 1, n % 2) for n in (3, 1, 2, 5)]
+    x, lengths, y = next(iter(DataLoader(data, batch_size=4, collate_fn=collate_fn)))
+    assert x.shape == (4, 5) and lengths.tolist() == [3, 1, 2, 5] and y.tolist() == [1, 1, 0, 1]
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: pad_batch([]), ValueError, "non-empty"),
+    (lambda: pad_batch([torch.tensor([1]), torch.tensor([], dtype=torch.int64)]), ValueError,
+     "sequences[1] is empty"),
+    (lambda: pad_batch([torch.tensor([1]), [2]]), TypeError, "sequences[1] must be a torch"),
+    (lambda: pad_batch([torch.tensor([1]), torch.tensor([1.0])]), TypeError, "dtype"),
+    (lambda: pad_batch([torch.ones(2, 3), torch.ones(2, 4)]), ValueError, "(2, 4)"),
+    (lambda: collate_fn([]), ValueError, "non-empty"),
+    (lambda: collate_fn([torch.tensor([1])]), TypeError, "pair"),
+    (lambda: collate_fn([(torch.tensor([1, 2]), torch.tensor([0]))]), ValueError,
+     "shape (2,), got (1,)"),
+])
+def test_bad_batches_are_refused_with_the_expected_and_received(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)

@@ -11,6 +11,7 @@ helpers read the real last step, or pool over the real steps only, and check the
 - ``bidirectional_summary`` ``cat(h_n[-2], h_n[-1])``: forward and backward final states
 - ``length_mask``, ``masked_mean``, ``masked_max``  pooling over the real steps only
 - ``summaries_one_by_one`` the reference: each sequence run alone, without any padding
+- ``pad_batch``, ``collate_fn``  make the padded batch: ``pad_sequence`` plus the lengths
 
 For a *bidirectional* LSTM run on a padded batch, gathering at ``lengths - 1`` is not enough:
 the backward direction started on padding (and with stacked layers, the next layer's forward
@@ -23,11 +24,14 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 __all__ = ["check_lengths", "length_mask", "last_valid_step", "run_packed",
            "summary_from_packed", "top_layer_summary", "bidirectional_summary",
-           "masked_mean", "masked_max", "summaries_one_by_one"]
+           "masked_mean", "masked_max", "summaries_one_by_one", "pad_batch", "collate_fn",
+           "IGNORE_INDEX"]
+
+IGNORE_INDEX = -100  # cross_entropy's default ignore_index: padded targets add nothing
 
 
 def _check_tensor(name: str, value: object, dims: int, expected: str) -> torch.Tensor:
@@ -211,3 +215,61 @@ def summaries_one_by_one(lstm: nn.LSTM, padded: torch.Tensor, lengths: object):
         summaries.append(top_layer_summary(h_n, lstm.num_layers, lstm.bidirectional)[0])
         outs.append(out[0] if lstm.batch_first else out[:, 0])
     return torch.stack(summaries), outs
+
+
+def pad_batch(sequences: object, padding_value: float = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad a list of sequences, each ``(T_b,)`` or ``(T_b, F)``, into ``(B, T_max, ...)``.
+
+    Returns ``(padded, lengths)``: ``padded`` from ``pad_sequence(..., batch_first=True)`` and
+    ``lengths`` a CPU int64 tensor, the form ``pack_padded_sequence`` requires. An empty
+    sequence is refused: packing cannot hold it, and it has no last step to read."""
+    if not isinstance(sequences, Sequence) or isinstance(sequences, (str, torch.Tensor)) \
+            or not sequences:
+        raise ValueError(f"sequences must be a non-empty list of tensors, got "
+                         f"{type(sequences).__name__}"
+                         f"{' of length 0' if isinstance(sequences, Sequence) else ''}")
+    first = sequences[0]
+    for index, seq in enumerate(sequences):
+        if not isinstance(seq, torch.Tensor):
+            raise TypeError(f"sequences[{index}] must be a torch.Tensor, got "
+                            f"{type(seq).__name__}")
+        if seq.dim() not in (1, 2) or seq.shape[1:] != first.shape[1:]:
+            raise ValueError(f"every sequence must be (T,) or (T, F) with the same F as "
+                             f"sequences[0] {tuple(first.shape)}, got sequences[{index}] of "
+                             f"shape {tuple(seq.shape)}")
+        if seq.dtype != first.dtype:
+            raise TypeError(f"every sequence must have sequences[0]'s dtype {first.dtype}, got "
+                            f"{seq.dtype} at sequences[{index}]")
+        if len(seq) == 0:
+            raise ValueError(f"sequences[{index}] is empty: every sequence needs at least one "
+                             "step")
+    lengths = torch.tensor([len(seq) for seq in sequences], dtype=torch.int64)
+    return pad_sequence(list(sequences), batch_first=True, padding_value=padding_value), lengths
+
+
+def collate_fn(batch: object, padding_value: float = 0, target_padding: int = IGNORE_INDEX
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A ``DataLoader`` ``collate_fn`` for ``(sequence, target)`` pairs.
+
+    Returns ``(padded, lengths, targets)``. A target that is one class index per sequence
+    gives ``targets`` of shape ``(B,)``; a target with one entry per step (tagging) must have
+    the sequence's length and is padded with ``target_padding`` (``-100``, the
+    ``ignore_index`` of ``cross_entropy``), giving ``(B, T_max)``. Give ``padding_value`` the
+    vocabulary's ``<pad>`` id with ``functools.partial(collate_fn, padding_value=pad_id)``."""
+    if not isinstance(batch, Sequence) or not batch:
+        raise ValueError(f"batch must be a non-empty list of (sequence, target) pairs, got "
+                         f"{type(batch).__name__}")
+    for index, pair in enumerate(batch):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"batch[{index}] must be a (sequence, target) pair, got "
+                            f"{type(pair).__name__}")
+    sequences = [seq for seq, _ in batch]
+    padded, lengths = pad_batch(sequences, padding_value)
+    targets = [torch.as_tensor(target) for _, target in batch]
+    if all(t.dim() == 0 for t in targets):
+        return padded, lengths, torch.stack(targets)
+    for index, (seq, target) in enumerate(zip(sequences, targets, strict=True)):
+        if target.dim() != 1 or len(target) != len(seq):
+            raise ValueError(f"batch[{index}]: a per-step target must have one entry per step, "
+                             f"shape ({len(seq)},), got {tuple(target.shape)}")
+    return padded, lengths, pad_sequence(targets, batch_first=True, padding_value=target_padding)
