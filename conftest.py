@@ -16,13 +16,13 @@ from pathlib import Path
 # Makefile for why PyTorch's threads should wait passively on a shared 2-core machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from utils.curriculum import budget_seconds  # noqa: E402
+
 NOTEBOOK_TIMES: dict[str, float] = defaultdict(float)
-BUDGET_SECONDS = {"00": 30.0, "08": 90.0, "09": 90.0}
-DEFAULT_BUDGET = 60.0
 
 
 def budget(name: str) -> float:
-    return BUDGET_SECONDS.get(name[:2], DEFAULT_BUDGET)
+    return float(budget_seconds(name[:2]))
 
 
 def pytest_runtest_logreport(report):

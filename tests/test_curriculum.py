@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from utils.curriculum import (
+    budget_seconds,
     checks_in,
     is_proof,
     load_registry,
@@ -146,3 +147,14 @@ def test_no_proof_cell_holds_a_check_that_cannot_fail(entry):
              for kp, sources in proof_cells(read_notebook(NOTEBOOKS / entry.file)).items()
              for source in sources for check in checks_in(source) if check.problem]
     assert fakes == []
+
+
+@pytest.mark.parametrize("number, seconds", [("00", 30), ("01", 60), ("07", 60), ("08", 90),
+                                             ("09", 90), ("10", 120), ("19", 120)])
+def test_budgets(number, seconds):
+    assert budget_seconds(number) == seconds
+
+
+def test_a_bad_notebook_number_is_refused():
+    with pytest.raises(ValueError, match="two digits"):
+        budget_seconds("8")

@@ -11,11 +11,12 @@ from pathlib import Path
 import jupytext
 import pytest
 
+from utils.curriculum import budget_seconds
+
 ROOT = Path(__file__).parent.parent
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.name for p in NOTEBOOK_PATHS]
 TIMINGS = json.loads((ROOT / "notebooks" / "timings.json").read_text())
-BUDGET_SECONDS = {"00": 30, "08": 90, "09": 90}
 PEAK_MEMORY_MB = 1024
 
 
@@ -99,7 +100,7 @@ def test_measured_time_and_memory_within_budget(path):
     assert stated, "the title cell states the run time"
     assert int(stated.group(1)) == max(5, 5 * math.ceil(measured["seconds"] / 5)), \
         f"the title's run time is not the measured {measured['seconds']} s: run `make notebooks`"
-    assert measured["seconds"] <= BUDGET_SECONDS.get(path.name[:2], 60), measured
+    assert measured["seconds"] <= budget_seconds(path.name[:2]), measured
     assert measured["peak_mb"] < PEAK_MEMORY_MB, measured
 
 

@@ -24,7 +24,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-__all__ = ["KnowledgePoint", "NotebookEntry", "load_registry", "proof_cells",
+__all__ = ["budget_seconds", "KnowledgePoint", "NotebookEntry", "load_registry", "proof_cells",
            "Check", "checks_in", "is_proof", "missing_proofs", "read_notebook"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,15 @@ RAISING = frozenset({"gradcheck", "gradgradcheck"})
 MODULES = frozenset({"torch", "np", "numpy", "math", "nn", "F"})
 BUILTINS = frozenset(dir(builtins))
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def budget_seconds(number: str) -> int:
+    """A notebook's run-time budget, headless on 2 cores: 00 within 30 s, 01-07 within 60 s,
+    08-09 within 90 s, 10 onwards within 120 s."""
+    if not re.fullmatch(r"\d{2}", number):
+        raise ValueError(f"number must be a notebook's two digits such as '08', got {number!r}")
+    value = int(number)
+    return 30 if value == 0 else 60 if value <= 7 else 90 if value <= 9 else 120
 
 
 @dataclass(frozen=True)
