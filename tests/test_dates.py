@@ -1,0 +1,94 @@
+"""utils.dates: every format reads back to its date, the parts are disjoint, bad input is refused."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from utils.dates import FORMATS, date_pairs, is_valid_iso, render
+
+DAY = dt.date(2026, 12, 1)
+
+# An independent reading of each format: datetime.strptime where it has the directives.
+STRPTIME = {
+    "weekday day month year": "%A, %d %B %Y",
+    "Mon d, yyyy": "%b %d, %Y",
+    "Month d, yyyy": "%B %d, %Y",
+    "d MON yyyy": "%d %b %Y",
+    "d.m.yy": "%d.%m.%y",
+    "dd.mm.yyyy": "%d.%m.%Y",
+    "mm/dd/yyyy": "%m/%d/%Y",
+    "m/d/yy": "%m/%d/%y",
+    "yyyymmdd": "%Y%m%d",
+    "yyyy年m月d日": "%Y年%m月%d日",
+}
+
+
+def test_the_issue_s_examples():
+    assert render(DAY, "weekday day month year") == "tuesday, 1 december 2026"
+    assert render(DAY, "Mon d, yyyy") == "Dec 1, 2026"
+    assert render(DAY, "d.m.yy") == "1.12.26"
+    assert render(DAY, "mm/dd/yyyy") == "12/01/2026"
+    assert render(DAY, "the dth of Month yyyy") == "the 1st of December 2026"
+    assert render(DAY, "yyyy年m月d日") == "2026年12月1日"
+    assert render(DAY, "Chinese numerals") == "二〇二六年十二月一日"
+
+
+@pytest.mark.parametrize("fmt", STRPTIME)
+def test_strptime_reads_every_rendering_back(fmt):
+    for day in (dt.date(1969, 1, 2), dt.date(2000, 2, 29), DAY, dt.date(2068, 12, 31)):
+        assert dt.datetime.strptime(render(day, fmt), STRPTIME[fmt]).date() == day
+    if "yy" not in fmt.replace("yyyy", ""):
+        for day in (dt.date(1900, 1, 1), dt.date(2099, 12, 31)):
+            assert dt.datetime.strptime(render(day, fmt), STRPTIME[fmt]).date() == day
+
+
+def test_ordinals_and_chinese_numerals():
+    ordinals = [render(dt.date(2001, 1, d), "the dth of Month yyyy").split()[1]
+                for d in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 31)]
+    assert ordinals == ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd",
+                        "23rd", "31st"]
+    assert render(dt.date(1910, 10, 20), "Chinese numerals") == "一九一〇年十月二十日"
+    assert render(dt.date(2099, 11, 31 - 1), "Chinese numerals") == "二〇九九年十一月三十日"
+    assert render(dt.date(2005, 1, 25), "Chinese numerals") == "二〇〇五年一月二十五日"
+
+
+def test_parts_are_disjoint_in_dates_and_share_the_format_mix():
+    pairs = date_pairs(6000, 500, 3000, seed=0)
+    dates = [{t for _, t in part} for part in (pairs.train, pairs.val, pairs.test)]
+    assert [len(d) for d in dates] == [6000, 500, 3000]          # distinct within a part
+    assert not (dates[0] & dates[1] or dates[0] & dates[2] or dates[1] & dates[2])
+    assert all(is_valid_iso(t) for _, t in pairs.train + pairs.test)
+    shares = []
+    for part in (pairs.train, pairs.test):
+        share = {f: 0 for f in FORMATS}
+        for source, target in part:
+            day = dt.date.fromisoformat(target)
+            matches = [f for f in FORMATS if (f not in ("d.m.yy", "m/d/yy")
+                       or 1969 <= day.year <= 2068) and render(day, f) == source]
+            assert matches, (source, target)
+            share[matches[0]] += 1 / len(part)
+        shares.append(share)
+    for fmt in FORMATS:  # every format used, in the same proportion in both parts
+        assert shares[0][fmt] > 0.02 and abs(shares[0][fmt] - shares[1][fmt]) < 0.02, fmt
+    assert date_pairs(6000, 500, 3000, seed=0) == pairs
+    assert date_pairs(6000, 500, 3000, seed=1) != pairs
+
+
+def test_is_valid_iso():
+    assert is_valid_iso("2026-12-01") and is_valid_iso("2000-02-29")
+    for bad in ("2026-02-30", "1900-02-29", "2026-1-01", "2026-12-01 ", "20261201", None, 20261201):
+        assert not is_valid_iso(bad)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: render("2026-12-01", "yyyymmdd"), TypeError, "datetime.date"),
+    (lambda: render(DAY, "dd/mm"), ValueError, "one of"),
+    (lambda: render(dt.date(1899, 12, 31), "yyyymmdd"), ValueError, "1900-01-01..2099-12-31"),
+    (lambda: render(dt.date(1950, 1, 1), "d.m.yy"), ValueError, "1969-2068"),
+    (lambda: date_pairs(0, 1, 1), ValueError, "n_train must be an int >= 1, got 0"),
+    (lambda: date_pairs(70_000, 3_000, 100), ValueError, "at most 73,049"),
+])
+def test_bad_input_is_refused(call, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        call()
