@@ -9,12 +9,18 @@ regression, not a benchmark (the README's table holds the measured times).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 # Set before torch is imported (here and in every nbval kernel, which inherits it): see the
 # Makefile for why PyTorch's threads should wait passively on a shared 2-core machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from utils.proofs import guarded_ipython_dir  # noqa: E402
+
+# Every notebook kernel the tests start runs with utils.proofs' memory guard: a proof that
+# compares a tensor with a view of its own memory fails the run (see utils/proofs.py).
+os.environ["IPYTHONDIR"] = guarded_ipython_dir(tempfile.mkdtemp(prefix="ipython-proof-guard-"))
 
 from utils.curriculum import budget_seconds  # noqa: E402
 

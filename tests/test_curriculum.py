@@ -13,6 +13,7 @@ from utils.curriculum import (
     missing_proofs,
     proof_cells,
     read_notebook,
+    stated_seconds,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -40,7 +41,7 @@ FAKE = {  # knowledge point of the fixture -> the problem its only "proof" has
     "00.5": "checks a constant",
     "00.6": "compares an expression with itself",
     "00.7": "compares an expression with itself",
-    "00.8": "inside a definition the cell never runs",
+    "00.8": "never runs",
     "00.9": None,  # a bare checker call: no check at all
     "00.10": "checks a constant",
 }
@@ -158,3 +159,9 @@ def test_budgets(number, seconds):
 def test_a_bad_notebook_number_is_refused():
     with pytest.raises(ValueError, match="two digits"):
         budget_seconds("8")
+
+
+@pytest.mark.parametrize("seconds, stated", [(0.4, 1), (2.2, 2), (4.4, 4), (9.4, 9), (9.6, 10),
+                                             (12.4, 10), (13.3, 15), (66.9, 65), (104.0, 105)])
+def test_a_title_states_the_nearest_honest_run_time(seconds, stated):
+    assert stated_seconds(seconds) == stated

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 from pathlib import Path
 
 import jupytext
 import pytest
 
-from utils.curriculum import budget_seconds
+from utils.curriculum import budget_seconds, stated_seconds
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -98,7 +97,7 @@ def test_measured_time_and_memory_within_budget(path):
     measured = TIMINGS[path.name]
     stated = re.search(r"\*\*Run time:\*\* about (\d+) s", source(load(path)["cells"][0]))
     assert stated, "the title cell states the run time"
-    assert int(stated.group(1)) == max(5, 5 * math.ceil(measured["seconds"] / 5)), \
+    assert int(stated.group(1)) == stated_seconds(measured["seconds"]), \
         f"the title's run time is not the measured {measured['seconds']} s: run `make notebooks`"
     assert measured["seconds"] <= budget_seconds(path.name[:2]), measured
     assert measured["peak_mb"] < PEAK_MEMORY_MB, measured
@@ -110,3 +109,22 @@ def test_readme_table_is_current():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "readme.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+?)\)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=IDS)
+def test_every_relative_link_names_a_file_that_exists(path):
+    """A pointer to the next notebook (or any file) must not dangle in a fresh clone."""
+    broken = []
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for target in MARKDOWN_LINK.findall(source(cell)):
+            file = target.split("#", 1)[0]
+            if not file or "://" in file or file.startswith("mailto:"):
+                continue
+            if not (path.parent / file).exists():
+                broken.append(target)
+    assert broken == [], f"links to missing files: {broken}"

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import math
 import os
 import platform
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +29,13 @@ from nbclient.exceptions import CellTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from utils.curriculum import load_registry  # noqa: E402
+from utils.curriculum import load_registry, stated_seconds  # noqa: E402
+from utils.proofs import guarded_ipython_dir  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by each kernel; see Makefile
+# Each kernel starts with the proof guard: a comparison of a tensor with its own memory fails.
+os.environ["IPYTHONDIR"] = guarded_ipython_dir(tempfile.mkdtemp(prefix="ipython-proof-guard-"))
 TIMINGS = NOTEBOOKS / "timings.json"
 
 
@@ -93,9 +96,10 @@ RUN_TIME = re.compile(r"\*\*Run time:\*\* about \d+ s on a (busy )?2-core")
 
 
 def stamp_run_time(nb, seconds: float) -> None:
-    """Write the measured time, rounded up to 5 s, into the title cell's **Run time:** line."""
+    """Write the measured time, rounded as ``stated_seconds`` says, into the title cell's
+    **Run time:** line."""
     title = nb.cells[0]
-    rounded = max(5, 5 * math.ceil(seconds / 5))
+    rounded = stated_seconds(seconds)
     title.source, count = RUN_TIME.subn(f"**Run time:** about {rounded} s on a 2-core",
                                         title.source)
     if count != 1:
