@@ -468,18 +468,24 @@ np.testing.assert_allclose(decoupled[-1, 0], shrink[-1], atol=0.01)  # ... for b
 # compare the half-decade rates nor lr = 1, where training is chaotic and any two
 # implementations, even PyTorch's fused and unfused Adam, part ways. Here, as in one more test of
 # that file, a single run of the grid (Adam, lr 1e-2) is checked in float32 against the plain
-# loop over all 100 steps:
+# loop over all 100 steps: the two losses agree to a relative 1e-4 at every step. They are not
+# equal bit for bit: batched and single matrix products round differently in float32, and the
+# relative gap grows as the loss falls (by the factor printed below), so the largest gap,
+# 3.8e-5, comes near the end.
 
 # %%
 runs = precompute_runs()
 plain = train_run("Adam", 1e-2)
 together = runs[("Adam", -2.0)]
+gap = np.abs(np.subtract(together.losses, plain.losses)) / np.abs(plain.losses)
 print(f"Adam, lr 1e-2, loss after 100 steps: trained together {together.losses[-1]:.6g}, "
-      f"plain loop {plain.losses[-1]:.6g}")
+      f"plain loop {plain.losses[-1]:.6g}; first loss {plain.losses[0]:.4g}, "
+      f"{plain.losses[0] / plain.losses[-1]:,.0f} times the last")
+print(f"largest relative gap over the {len(gap)} losses: {gap.max():.1e} (at step {gap.argmax()})")
 
 # %%
 # KP 07.4
-np.testing.assert_allclose(together.losses, plain.losses, rtol=1e-3)
+np.testing.assert_allclose(together.losses, plain.losses, rtol=1e-4)
 
 # %%
 lrs = 10.0 ** np.array(LR_EXPONENTS)

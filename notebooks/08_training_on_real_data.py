@@ -33,7 +33,7 @@
 # - **KP 08.5** to make a multi-step forecast and compare it honestly with naive, seasonal-naive
 #   and seasonal-ARIMA forecasts of the same held-out months.
 #
-# **Run time:** about 10 s on a 2-core laptop-class CPU (it trains 19 small LSTMs); the last
+# **Run time:** about 8 s on a 2-core laptop-class CPU (it trains 19 small LSTMs); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%
@@ -390,6 +390,7 @@ for name, tensor in state.items():
 # %%
 # KP 08.4
 restored = new_model(seed=123)                       # different random weights ...
+assert not any(torch.equal(p, state[name]) for name, p in restored.state_dict().items())
 restored.load_state_dict(state)                      # ... replaced by the best ones
 assert all(isinstance(t, torch.Tensor) for t in state.values())
 for name, tensor in model.state_dict().items():
@@ -411,8 +412,9 @@ checkpoint_dir.cleanup()
 # in, 12 scaled growth values come out, and they are turned back into passengers.
 
 # %%
-def forecast_year(model, lookback, origin):
-    """The 12 months from growth index `origin` (month origin + 12 of the series), in passengers."""
+def forecast_year(model, lookback, origin, z=z, known=known, scaler=scaler):
+    """The 12 months from growth index `origin` (month origin + 12 of the series), in passengers.
+    (`z`, `known` and `scaler` are arguments so that section 7 can pass rebuilt ones.)"""
     x = torch.tensor(z[origin - lookback:origin], dtype=torch.float32, device=device)
     model.eval()
     with torch.no_grad():
@@ -549,21 +551,53 @@ plt.show()
 # Jensen's inequality). Measured seed by seed, it lands among them: 16.4 beats 2 of the 5, whose
 # RMSEs already lie close together (15.9 to 16.9), so here the average has little to fix.
 #
-# And the promise of section 1, that nothing the LSTM saw comes from the test year, checked on
-# the windows themselves: every run's training and validation windows, cut again with the same
-# settings from the *month numbers* instead of the values, show the latest month each one
-# reads (`growth[j]` reads months `j` and `j + 12`).
+# And the promise of section 1, that nothing the LSTM saw comes from the test year, checked by
+# breaking the test year: its 12 values are set to NaN, and from that damaged series the cell
+# below rebuilds everything the pipeline builds from the data: the growth series, the scaler's
+# statistics, the scaled series, every run's training and validation windows (15 runs), the
+# input of the 1960 forecast, and the five forecasts of the table, the LSTM's made by the same
+# trained models through the same `forecast_year`. A NaN that reached any of them would spread
+# through it. The assert checks that each is bit-identical to the one this notebook built from
+# the true series and trained on: objects that the damaged series reproduces bit for bit hold
+# nothing of the true 1960. Had the scaler, a window or a forecast read a test month, the
+# comparison would fail.
 
 # %%
-latest_month = np.arange(SEASON, SEASON + len(z))    # growth[j] -> the latest month it reads
-last_read = max(int(max(x.max(), y.max()))
-                for run in runs.values() for w in run["windows"]
-                for x, y in SlidingWindows(latest_month, w.lookback, w.horizon,
-                                           first_target=w.first_target, last_target=w.last_target))
-test_input = latest_month[val_end - best_lookback:val_end]   # what forecast_year reads for 1960
-print(f"latest month read by any training or validation window: {last_read} ({dates[last_read]}); "
-      f"by the test forecast's input: {test_input.max()} ({dates[test_input.max()]}); "
-      f"first test month: {split.test.start} ({dates[split.test.start]})")
+broken = values.copy()
+broken[split.test] = np.nan                                   # the test year destroyed
+known_b = broken[:split.test.start]
+growth_b = np.log(known_b[SEASON:]) - np.log(known_b[:-SEASON])
+scaler_b = StandardScaler().fit(growth_b[:train_end])
+z_b = scaler_b.transform(growth_b)
+
+
+def cut_again(w, series):
+    """SlidingWindows `w`, cut again from `series` with the same settings."""
+    return SlidingWindows(series, w.lookback, w.horizon, first_target=w.first_target,
+                          last_target=w.last_target)
+
+
+def stacked(windows):
+    xs, ys = zip(*windows, strict=True)
+    return torch.stack(xs), torch.stack(ys)
+
+
+window_pairs = [(stacked(w), stacked(cut_again(w, z_b)))     # (trained on, rebuilt)
+                for run in runs.values() for w in run["windows"]]
+input_b = z_b[val_end - best_lookback:val_end]               # what forecast_year reads for 1960
+lstm_seeds_b = np.stack([forecast_year(runs[best_lookback, s]["model"], best_lookback, val_end,
+                                       z=z_b, known=known_b, scaler=scaler_b) for s in SEEDS])
+forecasts_b = dict(zip(forecasts, [naive_forecast(known_b, HORIZON),
+                                   seasonal_naive_forecast(known_b, HORIZON, season=SEASON),
+                                   known_b[-SEASON:] * np.exp(scaler_b.mean),
+                                   sarima_forecast(known_b, HORIZON), lstm_seeds_b.mean(axis=0)],
+                       strict=True))
+largest = max(float(np.max(np.abs(forecasts_b[name] - forecasts[name]))) for name in forecasts)
+print(f"test year set to NaN: {np.isnan(broken).sum()} values; rebuilt from the rest: growth "
+      f"({len(growth_b)} values), scaler (mean {scaler_b.mean:.6f}, std {scaler_b.std:.6f}), "
+      f"{sum(len(w) for run in runs.values() for w in run['windows'])} windows of "
+      f"{len(runs)} runs, the 1960 input ({best_lookback} months) and {len(forecasts_b)} "
+      f"forecasts; largest change of a forecast: {largest}")
 
 # %%
 # KP 08.5
@@ -575,7 +609,16 @@ assert (naive_rmse - drift_rmse) / (naive_rmse - lstm_rmse) > 0.9   # the mean g
 assert 0 < drift_rmse - lstm_rmse < 2                               # the LSTM: a little more
 assert min(seed_rmse) < lstm_rmse < max(seed_rmse)                # the average: among the seeds
 assert sum(r > lstm_rmse for r in seed_rmse) == 2 and max(seed_rmse) - min(seed_rmse) < 1.5
-assert last_read < split.test.start and test_input.max() < split.test.start   # no test month read
+# no test month read: what the pipeline built equals what it builds with the test year NaN
+np.testing.assert_array_equal(growth_b, growth)
+assert (scaler_b.mean, scaler_b.std) == (scaler.mean, scaler.std)
+np.testing.assert_array_equal(z_b, z)
+assert len(window_pairs) == 2 * len(runs)                          # training and validation
+assert all(torch.equal(x, x_b) and torch.equal(y, y_b) for (x, y), (x_b, y_b) in window_pairs)
+np.testing.assert_array_equal(input_b, z[val_end - best_lookback:val_end])
+np.testing.assert_array_equal(lstm_seeds_b, lstm_seeds)            # each seed's forecast
+for name, forecast in forecasts.items():                           # and every method's
+    np.testing.assert_array_equal(forecasts_b[name], forecast, err_msg=name)
 growth_all = np.log(values[SEASON:]) - np.log(values[:-SEASON])    # from every month, test too
 assert (scaler.mean, scaler.std) == (growth_all[:train_end].mean(), growth_all[:train_end].std())
 assert scaler.mean != growth_all.mean()                             # training statistics only

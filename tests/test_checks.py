@@ -19,7 +19,7 @@ def test_nb00_denominator_accepts_every_real_number_of_the_right_value(answer):
 
 
 @pytest.mark.parametrize("answer", [(np.int64(16), 1), (16.0, torch.tensor(1)),
-                                    torch.Size([16, 1])])
+                                    torch.Size([16, 1]), [16, 1], [np.int64(16), 1.0]])
 def test_nb00_shape_accepts_whole_numbers_of_any_type(answer):
     assert check_output_shape(answer)
 
@@ -27,6 +27,8 @@ def test_nb00_shape_accepts_whole_numbers_of_any_type(answer):
 def test_nb00_checkers():
     assert check_output_shape((16, 1)) and check_output_shape(torch.Size([16, 1]))
     assert not check_output_shape((16, 5, 1)) and not check_output_shape(None)
+    assert not check_output_shape([16, 5, 1]) and "(16, 5, 1) is not it" in repr(
+        check_output_shape([16, 5, 1]))
     assert "tuple" in repr(check_output_shape("16, 1"))
     assert check_mse_denominator(48)
     assert not check_mse_denominator(16) and not check_mse_denominator(True)
@@ -56,4 +58,6 @@ def test_as_whole_number_and_as_shape():
     assert as_whole_number(torch.tensor(7)) == 7
     assert as_whole_number(48.5) is None and as_whole_number(False) is None
     assert as_shape(torch.Size([2, 3])) == (2, 3) and as_shape((np.int64(2), 3.0)) == (2, 3)
-    assert as_shape([2, 3]) is None and as_shape((2, "3")) is None and as_shape(None) is None
+    assert as_shape([2, 3]) == (2, 3) and as_shape([np.int64(16), 1.0]) == (16, 1)
+    assert as_shape((2, "3")) is None and as_shape([2, 2.5]) is None and as_shape(None) is None
+    assert as_shape("23") is None and as_shape({2, 3}) is None

@@ -15,6 +15,7 @@ def test_exercise_shapes_come_from_a_forward_pass():
     ((4, 12, 64), True, "both directions"),
     ((np.int64(4), 12.0, torch.tensor(64)), True, "both directions"),
     (torch.Size([4, 12, 64]), True, "Correct"),
+    ([4, 12, 64], True, "both directions"),
     ((4, 12, 32), False, "concatenates"),
     ((12, 4, 64), False, "batch_first=True"),
     ((6, 4, 32), False, "only the top layer"),
@@ -29,6 +30,8 @@ def test_check_output_shape(answer, ok, text):
 
 @pytest.mark.parametrize("answer, ok, text", [
     (((6, 4, 16), (6, 4, 32)), True, "shrinks h but not c"),
+    ([[6, 4, 16], [6, 4, 32]], True, "shrinks h but not c"),
+    ([(6, 4, 32), [6, 4, 16]], False, "swapped"),
     (((np.int64(6), 4, 16), torch.Size([6, 4, 32])), True, "shrinks h but not c"),
     (((6, 4), (6, 4)), False, "3 dimensions"),
     (((), (6, 4, 32)), False, "3 dimensions"),

@@ -55,8 +55,11 @@ def test_early_stop_simulation_agrees_with_fit():
     assert (history.epochs_run, history.best_epoch) == (8, 5)
     assert check_early_stop((8, 5))
     assert "swapped" in repr(check_early_stop((5, 8)))
-    assert not check_early_stop((10, 10)) and not check_early_stop([8, 5])
+    assert not check_early_stop((10, 10)) and not check_early_stop([5, 8])
+    assert check_early_stop([8, 5]) and check_early_stop([np.int64(8), 5.0])  # a list is a pair
     assert check_early_stop((np.int64(8), 5.0)) and not check_early_stop((8, 5, 1))
+    assert not check_early_stop("8, 5") and "pair of two whole numbers" in repr(
+        check_early_stop("8, 5"))
 
 
 def test_seasonal_naive_mape():

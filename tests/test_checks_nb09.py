@@ -69,6 +69,35 @@ def test_forget_bias_wrong_answers_get_their_own_hint():
     assert not check_forget_bias(nn.GRU(2, 8)) and not check_forget_bias(nn.LSTM(2, 4))
 
 
+def test_forget_bias_right_answer_in_another_dtype_is_right():
+    for dtype in (torch.float64, torch.float16, torch.bfloat16):
+        lstm = seeded_lstm()
+        with torch.no_grad():
+            lstm.bias_ih_l0[8:16] = 1.0
+            lstm.bias_hh_l0[8:16] = 0.0
+        assert check_forget_bias(lstm.to(dtype)), dtype
+    built_in_float64 = seeded_lstm().double()          # set after the cast: still right
+    with torch.no_grad():
+        built_in_float64.bias_ih_l0[8:16] = 0.0
+        built_in_float64.bias_hh_l0[8:16] = 1.0
+    assert check_forget_bias(built_in_float64)
+    wrong = seeded_lstm().double()                     # and a wrong one still wrong
+    with torch.no_grad():
+        wrong.bias_ih_l0.fill_(1.0)
+        wrong.bias_hh_l0.zero_()
+    assert not check_forget_bias(wrong) and "something else" in repr(check_forget_bias(wrong))
+
+
+def test_forget_bias_never_raises():
+    meta = nn.LSTM(2, 8, device="meta")
+    verdict = check_forget_bias(meta)                  # no values: a hint, not an exception
+    assert not verdict and "meta device" in repr(verdict)
+    for odd in (nn.LSTM(2, 8, bias=False), nn.LSTM(2, 8, bidirectional=True),
+                nn.LSTM(2, 8, proj_size=4), nn.LSTM(2, 8, num_layers=2), "lstm", None):
+        verdict = check_forget_bias(odd)
+        assert not verdict and "nn.LSTM" in repr(verdict)
+
+
 def test_forget_bias_check_leaves_the_global_generator_alone():
     lstm = seeded_lstm()
     torch.manual_seed(5)

@@ -243,6 +243,29 @@ def test_default_loss_refuses_mismatched_shapes_before_any_step():
         fit(model(), [(x, x.double())], epochs=1, progress=False)
 
 
+@pytest.mark.parametrize("loss_fn", [nn.MSELoss(), nn.L1Loss(), nn.SmoothL1Loss(),
+                                     nn.HuberLoss()])
+def test_explicit_elementwise_loss_refuses_mismatched_shapes_before_any_step(loss_fn):
+    net = model()
+    before = [p.detach().clone() for p in net.parameters()]
+    x = torch.randn(8, 1)
+    with pytest.raises(ValueError, match=r"same shape .*prediction \(8, 1\) and target \(8,\)"):
+        fit(net, [(x, 2 * x.squeeze(1))], epochs=3, loss_fn=loss_fn, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), before, strict=True))
+    with pytest.raises(ValueError, match=r"prediction \(8, 1\) and target \(8,\)"):
+        fit(model(), line_data(), [(x, x.squeeze(1))], epochs=1, loss_fn=loss_fn,
+            progress=False)                                           # validation too
+    history = fit(model(), line_data(), epochs=2, loss_fn=loss_fn, progress=False)
+    assert len(history.train_loss) == 2                               # matching shapes train
+
+
+def test_explicit_mse_loss_gives_the_default_losses():
+    default = fit(model(), line_data(), line_data(seed=1), epochs=3, progress=False)
+    explicit = fit(model(), line_data(), line_data(seed=1), epochs=3, loss_fn=nn.MSELoss(),
+                   progress=False)
+    assert (default.train_loss, default.val_loss) == (explicit.train_loss, explicit.val_loss)
+
+
 def test_clipping_bounds_every_step():
     torch.manual_seed(0)
     x = torch.full((4, 1), 100.0)

@@ -85,6 +85,25 @@ def test_forget_bias_on_a_stacked_lstm_and_rejections():
     with pytest.raises(TypeError, match="value must be a real number, got str"):
         set_forget_bias(nn.LSTM(2, 4), "1")
     assert set_forget_bias(nn.LSTM(2, 4), np.float32(1.0)).bias_ih_l0[4:8].eq(1).all()
+    with pytest.raises(TypeError, match=r"one real number, got a Tensor of shape \(2,\)"):
+        set_forget_bias(nn.LSTM(2, 4), torch.ones(2))
+
+
+@pytest.mark.parametrize("value", [torch.tensor(2.0), torch.tensor([2.0]), np.float64(2.0),
+                                   np.array([2.0]), np.int64(2), 2])
+def test_forget_bias_accepts_any_real_scalar(value):
+    lstm = set_forget_bias(nn.LSTM(2, 4), value)
+    torch.testing.assert_close((lstm.bias_ih_l0 + lstm.bias_hh_l0)[4:8], torch.full((4,), 2.0))
+
+
+def test_forget_bias_refuses_values_the_dtype_cannot_hold():
+    with pytest.raises(ValueError, match=r"1e\+300 overflows this LSTM's dtype torch.float32.*"
+                                         r"torch.finfo\(torch.float32\).max = 3.40282e\+38"):
+        set_forget_bias(nn.LSTM(2, 4), 1e300)
+    with pytest.raises(ValueError, match=r"float16.*max = 65504"):
+        set_forget_bias(nn.LSTM(2, 4).half(), -1e5)
+    big = set_forget_bias(nn.LSTM(2, 4).double(), 1e300)          # float64 holds it
+    assert big.bias_ih_l0[4].item() == 1e300
     with pytest.raises(ValueError, match="LSTM only"):
         make_recurrent_regressor("rnn", 4, forget_bias=1.0)
 
@@ -140,6 +159,21 @@ def test_lstm_gates_rejects_what_it_cannot_compute():
         lstm_gates(nn.LSTM(2, 4, batch_first=True), torch.zeros(3, 2))
     with pytest.raises(TypeError, match="nn.LSTM"):
         lstm_gates(nn.GRU(2, 4), torch.zeros(1, 3, 2))
+
+
+def test_lstm_gates_refuses_another_dtype_and_non_finite_input():
+    lstm = nn.LSTM(2, 4, batch_first=True)                        # float32 weights
+    with pytest.raises(TypeError, match="x has dtype torch.float64 but the LSTM's weights have "
+                                        "dtype torch.float32"):
+        lstm_gates(lstm, torch.zeros(1, 3, 2, dtype=torch.float64))
+    for bad in (math.nan, math.inf):
+        x = torch.zeros(2, 3, 2)
+        x[1, 2, 0] = bad
+        with pytest.raises(ValueError, match=r"x must be finite, got 1 NaN or infinite "
+                                             r"value\(s\) out of 12"):
+            lstm_gates(lstm, x)
+    gates = lstm_gates(lstm.double(), torch.zeros(1, 3, 2, dtype=torch.float64))  # same dtype
+    assert gates["h"].dtype == torch.float64
 
 
 def test_input_gradient_norms_match_autograd_and_leave_params_alone():

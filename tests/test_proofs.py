@@ -96,6 +96,10 @@ def test_the_guard_stops_a_comparison_of_a_tensor_with_its_own_memory(guard, cod
 def test_the_guard_lets_real_comparisons_and_helper_code_through(guard):
     run_as_cell("assert torch.equal(H[0].clone(), H[0])", H=H)      # a copy: other memory
     run_as_cell("assert not torch.equal(H[0], H[1])", H=H)           # other rows
+    # NumPy scalars taken from two arrays: copies, though their temporary buffers may share an
+    # address (notebook 07's KP 07.3 compares two of them)
+    run_as_cell("np.testing.assert_allclose(A[-1, 0], B[-1], atol=1.0)",
+                A=np.zeros((5, 2)), B=np.full(5, 0.5))
     torch.testing.assert_close(H.view(-1).view(4, 3, 5), H)          # not notebook code
     assert torch.equal(H, H)
     assert "torch.equal" in guard and install_memory_guard() == guard  # idempotent

@@ -155,7 +155,9 @@ class StandardScaler:
 
     Fit it on the training part only (``scaler.fit(values[split.train])``) and apply it to
     everything: validation and test then play no part in the statistics, as at forecast time
-    when they are still unknown.
+    when they are still unknown. ``fit`` takes a 1-D series; the statistics are two scalars,
+    so ``transform`` and ``inverse_transform`` apply elementwise to an array or tensor of any
+    shape (NaN and infinite values are refused).
     """
 
     def __init__(self) -> None:
@@ -178,27 +180,28 @@ class StandardScaler:
                                "scaler.fit(values[split.train]) first")
 
     def _check_values(self, values):
-        """``values`` if it is a finite 1-D NumPy array or tensor, like the fitted series."""
+        """``values`` if it is a NumPy array or tensor of finite numbers, of any shape."""
         self._check_fitted()
         if not isinstance(values, (np.ndarray, torch.Tensor)):
-            raise TypeError(f"values must be a 1-D NumPy array or tensor, "
+            raise TypeError(f"values must be a NumPy array or tensor (any shape), "
                             f"got {type(values).__name__}")
-        if values.ndim != 1:
-            raise ValueError(f"values must be 1-D (time,), like the series the scaler was "
-                             f"fitted on, got shape {tuple(values.shape)}")
-        bad = int((~torch.isfinite(values)).sum() if isinstance(values, torch.Tensor)
-                  else (~np.isfinite(values)).sum())
+        if isinstance(values, torch.Tensor):
+            bad, total = int((~torch.isfinite(values)).sum()), values.numel()
+        else:
+            bad, total = int((~np.isfinite(values)).sum()), values.size
         if bad:
             raise ValueError(f"values must be finite numbers, got {bad} NaN or infinite "
-                             f"value(s) out of {len(values)}")
+                             f"value(s) out of {total}")
         return values
 
     def transform(self, values):
-        """``(values - mean) / std``, as the same type (a 1-D NumPy array or tensor)."""
+        """``(values - mean) / std``, elementwise, as the same type: a NumPy array or tensor of
+        any shape (a series, or a ``(batch, horizon)`` block of windows)."""
         return (self._check_values(values) - self.mean) / self.std
 
     def inverse_transform(self, values):
-        """``values * std + mean``: back to the original units (a 1-D array or tensor)."""
+        """``values * std + mean``, elementwise: back to the original units. Any shape, so a
+        ``(batch, 12)`` block of forecasts goes back in one call."""
         return self._check_values(values) * self.std + self.mean
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ import math
 import numbers
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -110,21 +111,36 @@ def set_forget_bias(lstm: nn.LSTM, value: float) -> nn.LSTM:
 
     ``nn.LSTM`` adds two bias vectors, so the forget block (rows H..2H) of ``bias_ih_l{k}`` is
     set to ``value`` and that of ``bias_hh_l{k}`` to 0; filling both with ``value`` would give
-    2 * value."""
+    2 * value. ``value`` is a real number: a Python or NumPy scalar, or a one-element tensor
+    or array; it must be finite and within the range of the LSTM's dtype
+    (``torch.finfo(dtype).max``, about 3.4e38 for float32)."""
     if not isinstance(lstm, nn.LSTM):
         raise TypeError(f"expected an nn.LSTM, got {type(lstm).__name__}")
     if not lstm.bias:
         raise ValueError("this nn.LSTM was built with bias=False: it has no forget bias to set")
+    given = value
+    if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+        count = value.numel() if isinstance(value, torch.Tensor) else value.size
+        if count != 1:
+            raise TypeError(f"value must be one real number, got a {type(value).__name__} of "
+                            f"shape {tuple(value.shape)}")
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"value must be a real number, got {type(value).__name__} ({value!r})")
+        raise TypeError(f"value must be a real number, got {type(given).__name__} ({given!r})")
+    value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"value must be a finite number, got {value}: a NaN bias makes every "
                          "output NaN, an infinite one pins the forget gate at 0 or 1")
+    dtype = lstm.bias_ih_l0.dtype
+    limit = torch.finfo(dtype).max
+    if abs(value) > limit:
+        raise ValueError(f"value {value:g} overflows this LSTM's dtype {dtype}: its magnitude "
+                         f"must be at most torch.finfo({dtype}).max = {limit:g}")
     h = lstm.hidden_size
     with torch.no_grad():
         for name, p in lstm.named_parameters():
             if name.startswith("bias_ih"):
-                p[h:2 * h].fill_(float(value))
+                p[h:2 * h].fill_(value)
             elif name.startswith("bias_hh"):
                 p[h:2 * h].zero_()
     return lstm
@@ -243,8 +259,15 @@ def lstm_gates(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
                          f"num_layers={lstm.num_layers}, bidirectional={lstm.bidirectional}, "
                          f"proj_size={lstm.proj_size}")
     _check_sequence(x, lstm.input_size, batch_first=lstm.batch_first)
-    time_dim = 1 if lstm.batch_first else 0
     w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
+    if x.dtype != w_ih.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the LSTM's weights have dtype {w_ih.dtype}; "
+                        f"convert one, e.g. x.to({w_ih.dtype})")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"x must be finite, got {bad} NaN or infinite value(s) out of "
+                         f"{x.numel()}: every gate after them would be NaN")
+    time_dim = 1 if lstm.batch_first else 0
     bias = lstm.bias_ih_l0 + lstm.bias_hh_l0 if lstm.bias else 0.0
     x = x if lstm.batch_first else x.transpose(0, 1)   # computed batch-first below
     batch, seq_len, _ = x.shape

@@ -404,6 +404,11 @@ def _memory(value: object) -> tuple | None:
         if value.device.type == "meta" or value.numel() == 0:
             return None
         return value.data_ptr(), tuple(value.shape), tuple(value.stride())
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
+        # A NumPy scalar (``a[-1, 0]``) is a copy, nobody's view; its __array_interface__ is a
+        # fresh temporary each time, whose address a second scalar's may reuse.
+        return None
     interface = getattr(value, "__array_interface__", None)
     if isinstance(interface, dict) and getattr(value, "size", 0):
         return interface["data"][0], tuple(value.shape), tuple(value.strides)

@@ -175,6 +175,20 @@ def _default_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     return nn.functional.mse_loss(prediction, target)
 
 
+# torch's elementwise losses: given a (B, 1) prediction and a (B,) target they broadcast to a
+# (B, B) loss and only warn, so fit checks the shapes before calling them.
+ELEMENTWISE_LOSSES = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss)
+
+
+def _shape_checked(loss_fn: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``loss_fn`` (one of :data:`ELEMENTWISE_LOSSES`), but a prediction and a target of
+    different shapes raise ``ValueError`` naming both instead of broadcasting."""
+    def checked(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        check_same_shape(prediction, target)
+        return loss_fn(prediction, target)
+    return checked
+
+
 def _evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable, device: torch.device,
               epoch: int) -> float:
     """The sample-weighted mean loss over ``batches``, in eval() mode and without autograd."""
@@ -220,7 +234,9 @@ def fit(model: nn.Module, train_data: Iterable, val_data: Iterable | None = None
                     of different shapes or dtypes raise ``ValueError``/``TypeError`` at the
                     first batch that has them, a training batch before its step
                     (``nn.MSELoss`` would broadcast a ``(B, 1)`` prediction against a ``(B,)``
-                    target to a ``(B, B)`` loss and only warn).
+                    target to a ``(B, B)`` loss and only warn). An explicit
+                    ``nn.MSELoss``, ``nn.L1Loss``, ``nn.SmoothL1Loss`` or ``nn.HuberLoss``
+                    gets the same shape check; any other callable is used as it is.
                     Epoch losses are means weighted by ``len(x)``.
         patience    early stopping: stop once the monitored loss (validation loss if
                     ``val_data`` is given, else training loss) has not improved by more than
@@ -270,6 +286,8 @@ def fit(model: nn.Module, train_data: Iterable, val_data: Iterable | None = None
         max_norm = _finite_number("max_norm", max_norm, positive=True)
     if loss_fn is None:
         loss_fn = _default_mse
+    elif isinstance(loss_fn, ELEMENTWISE_LOSSES):
+        loss_fn = _shape_checked(loss_fn)
     elif not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(prediction, y), "
                         f"got {type(loss_fn).__name__}")

@@ -72,9 +72,10 @@ def as_whole_number(answer: object) -> int | None:
 
 
 def as_shape(answer: object) -> tuple[int, ...] | None:
-    """A shape given as a ``torch.Size`` or a tuple of whole numbers (of any numeric type),
-    as a tuple of ``int``; ``None`` otherwise."""
-    if not isinstance(answer, tuple):  # torch.Size is a tuple
+    """A shape given as a ``torch.Size``, a tuple or a list of whole numbers (of any numeric
+    type), as a tuple of ``int``; ``None`` otherwise. Checkers that read a pair of whole
+    numbers (``(stop_epoch, restored_epoch)``) use it too, so ``[8, 5]`` is ``(8, 5)``."""
+    if not isinstance(answer, (tuple, list)):  # torch.Size is a tuple
         return None
     dims = tuple(as_whole_number(d) for d in answer)
     return None if None in dims else dims

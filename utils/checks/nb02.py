@@ -61,7 +61,7 @@ def check_state_shapes(answer: object) -> Verdict:
     """Exercise 02.2: ``(h_n.shape, c_n.shape)`` of the same LSTM with ``proj_size=16``."""
     shapes = exercise_shapes(proj_size=16)
     expected = (shapes["h_n"], shapes["c_n"])
-    if not (isinstance(answer, tuple) and len(answer) == 2) or \
+    if not (isinstance(answer, (tuple, list)) and len(answer) == 2) or \
             as_shape(answer[0]) is None or as_shape(answer[1]) is None:
         return feedback(False, "", "give a pair of shapes, (h_n shape, c_n shape), e.g. "
                                    f"((1, 2, 3), (1, 2, 3)); got {answer!r}.")

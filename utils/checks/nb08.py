@@ -72,9 +72,9 @@ def check_early_stop(answer: object, val_losses=(0.90, 0.60, 0.50, 0.52, 0.48, 0
                      patience: int = 3) -> Verdict:
     """Exercise 08.3: (stop epoch, restored epoch) for these validation losses."""
     stop, best = early_stop_epochs(val_losses, patience)
-    epochs = as_shape(answer)  # a tuple of whole numbers
+    epochs = as_shape(answer)  # a tuple (or list) of whole numbers
     if epochs is None or len(epochs) != 2:
-        return feedback(False, "", f"give a tuple of two whole numbers (stop_epoch, "
+        return feedback(False, "", f"give a pair of two whole numbers (stop_epoch, "
                                    f"restored_epoch), got {answer!r}.")
     answer = epochs
     if answer == (best, stop):

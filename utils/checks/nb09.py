@@ -45,33 +45,48 @@ def check_memory_fraction(answer: object, forget_bias: float = 1.0, steps: int =
 def check_forget_bias(lstm: object, seed: int = 0, input_size: int = 2,
                       hidden_size: int = 8) -> Verdict:
     """Exercise 09.3: the learner's ``nn.LSTM(input_size, hidden_size)``, drawn after
-    ``torch.manual_seed(seed)``, must have effective forget bias 1 and nothing else changed."""
+    ``torch.manual_seed(seed)``, must have effective forget bias 1 and nothing else changed.
+
+    The reference is drawn on the CPU in float32 and compared in the answer's dtype on the CPU
+    (as ``nb04``'s checker does), so a right answer moved to ``float64`` or to another device is
+    still right; an LSTM on the ``meta`` device has no values to check and gets a hint."""
     if not isinstance(lstm, nn.LSTM):
         return feedback(False, "", f"pass the nn.LSTM itself, got {type(lstm).__name__}.")
-    if (lstm.input_size, lstm.hidden_size, lstm.num_layers) != (input_size, hidden_size, 1):
+    built = (lstm.input_size, lstm.hidden_size, lstm.num_layers, lstm.bias, lstm.bidirectional,
+             lstm.proj_size)
+    if built != (input_size, hidden_size, 1, True, False, 0):
         return feedback(False, "", f"build it as nn.LSTM({input_size}, {hidden_size}) right "
                         f"after torch.manual_seed({seed}).")
+    if any(p.is_meta for p in lstm.parameters()):
+        return feedback(False, "", "this LSTM lives on the meta device: its parameters have "
+                        "shapes but no values to check. Build it as nn.LSTM("
+                        f"{input_size}, {hidden_size}) on the CPU, without device='meta'.")
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     reference = nn.LSTM(input_size, hidden_size)
     torch.random.set_rng_state(state)
     h = hidden_size
-    with torch.no_grad():
-        effective = lstm.bias_ih_l0 + lstm.bias_hh_l0
-        expected = reference.bias_ih_l0 + reference.bias_hh_l0
-        expected[h:2 * h] = 1.0
-        weights_kept = (torch.equal(lstm.weight_ih_l0, reference.weight_ih_l0)
-                        and torch.equal(lstm.weight_hh_l0, reference.weight_hh_l0))
+    dtype = lstm.weight_ih_l0.dtype
+    ours = {name: p.detach().cpu() for name, p in lstm.named_parameters()}
+    drawn = {name: p.detach().to(dtype=ours[name].dtype)
+             for name, p in reference.named_parameters()}
+    effective = ours["bias_ih_l0"] + ours["bias_hh_l0"]
+    expected = drawn["bias_ih_l0"] + drawn["bias_hh_l0"]
+    expected[h:2 * h] = 1.0
+    weights_kept = (torch.equal(ours["weight_ih_l0"], drawn["weight_ih_l0"])
+                    and torch.equal(ours["weight_hh_l0"], drawn["weight_hh_l0"]))
+    # a split such as 0.3 + 0.7 adds up to 1 within float32 rounding; half precision needs more
+    atol = max(1e-6, 4 * torch.finfo(dtype).eps)
     forget = effective[h:2 * h]
     if torch.allclose(forget, torch.full_like(forget, 2.0)):
         return feedback(False, "", "the forget gate's effective bias is 2: nn.LSTM adds "
                         "bias_ih and bias_hh, and you set both to 1. Set one to 1, the other "
                         "to 0.")
-    if not torch.allclose(forget, torch.ones_like(forget), atol=1e-6):
+    if not torch.allclose(forget, torch.ones_like(forget), atol=atol):
         return feedback(False, "", "the forget block, rows hidden_size to 2*hidden_size of "
                         "bias_ih_l0 + bias_hh_l0, should add up to 1 in every unit (gate "
                         "order i, f, g, o).")
-    if not weights_kept or not torch.allclose(effective, expected, atol=1e-6):
+    if not weights_kept or not torch.allclose(effective, expected, atol=atol):
         return feedback(False, "", "the forget block is right, but something else changed: "
                         "leave the weights and the i, g, o blocks of the biases as they were.")
     return feedback(True, "Every unit's forget gate now starts at sigmoid(1) = 0.73, and only "
