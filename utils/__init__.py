@@ -13,6 +13,12 @@ One module per concern, each small enough to read:
 - ``data``           the shipped datasets, sliding windows, splits, scalers, synthetic tasks
 - ``forecast``       baselines (naive, seasonal naive, seasonal ARIMA) and error metrics (08)
 - ``memory``         comparable recurrent models, per-step input gradients, gates (09)
+- ``text``           text as ids: ``CharVocab`` (optional special tokens), the stream batch
+                     layout, temperature/top-k sampling, the tiny Shakespeare corpus (10-13)
+- ``language_model`` the character LSTM, truncated-BPTT state detaching, nats per character,
+                     n-gram count baselines (10)
+- ``tagging``        word segmentation data (end and B/M/E/S tags), the per-step ``Tagger``,
+                     ``LinearChainCRF`` with brute-force references, boundary F1 (12)
 - ``viz``            plots and the drawn LSTM cell
 - ``widgets``        one explorer per notebook, testable without a browser
 - ``checks``         exercise checkers with friendly feedback, one module per notebook
