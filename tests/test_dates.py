@@ -5,7 +5,18 @@ import re
 
 import pytest
 
-from utils.dates import FORMATS, date_pairs, is_valid_iso, render
+from utils.dates import (
+    CHARACTERS,
+    FORMATS,
+    Judgement,
+    date_pairs,
+    field_spans,
+    format_of,
+    is_valid_iso,
+    judge,
+    read_date,
+    render,
+)
 
 DAY = dt.date(2026, 12, 1)
 
@@ -79,6 +90,33 @@ def test_is_valid_iso():
     assert is_valid_iso("2026-12-01") and is_valid_iso("2000-02-29")
     for bad in ("2026-02-30", "1900-02-29", "2026-1-01", "2026-12-01 ", "20261201", None, 20261201):
         assert not is_valid_iso(bad)
+
+
+def test_dates_read_back_and_their_spans():
+    day = dt.date(2026, 12, 1)
+    for fmt in FORMATS:
+        source = render(day, fmt)
+        assert read_date(source) == day, fmt
+        assert format_of(source) == fmt or (fmt, format_of(source)) == ("Month d, yyyy",
+                                                                       "Mon d, yyyy")
+        spans = field_spans(source)
+        year, month, dday = (source[slice(*spans[k])] for k in ("year", "month", "day"))
+        assert year in ("2026", "26", "二〇二六"), (fmt, year)
+        assert month.lower() in ("12", "dec", "december", "十二"), (fmt, month)
+        assert dday in ("1", "01", "一"), (fmt, dday)
+    pairs = date_pairs(500, 1, 1, seed=2).train
+    assert all(read_date(s).isoformat() == t for s, t in pairs)
+    assert all(set(s) <= set(CHARACTERS) for s, _ in pairs)
+    assert read_date("monday, 1 december 2026") is None           # wrong weekday
+    assert read_date("Feb 30, 2026") is None and read_date("Dec 1, 2150") is None
+    assert field_spans("yesterday") is None and format_of("yesterday") is None
+    assert format_of("May 3, 2020") == "Mon d, yyyy"
+    assert judge("2026-12-01", "Dec 1, 2026") == Judgement(True, True, "2026-12-01")
+    assert judge("2026-12-02", "Dec 1, 2026") == Judgement(True, False, "2026-12-01")
+    assert judge("2026-13-01", "Dec 1, 2026").valid is False
+    assert judge("2026-12-01", "next tuesday").right is None
+    with pytest.raises(TypeError, match="source must be a str"):
+        read_date(20261201)
 
 
 @pytest.mark.parametrize("call, error, words", [

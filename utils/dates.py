@@ -9,6 +9,11 @@ are dates the training set never contains (the format mix is the same).
 - ``render(day, fmt)``   one ``datetime.date`` written in one format
 - ``date_pairs(...)``    ``(source, target)`` pairs for disjoint training/validation/test dates
 - ``is_valid_iso(s)``    whether ``s`` is a real date written ``YYYY-MM-DD``
+- ``read_date(source)``  the rule-based reading of a source in any of the formats (or ``None``)
+- ``format_of(source)``  the name of the format a source is written in (or ``None``)
+- ``field_spans(source)`` where the year, month and day are written in a source
+- ``judge(output, source)`` whether a model's output is a valid ISO date and the right one
+- ``CHARACTERS``         every character any format can write
 
 Two-digit years follow Python's ``%y`` rule (69-99 are 19xx, 00-68 are 20xx), so the formats
 that use them are drawn only for years 1969-2068, where that rule gives the right century;
@@ -23,8 +28,8 @@ import random
 import re
 from dataclasses import dataclass
 
-__all__ = ["FIRST_DAY", "LAST_DAY", "FORMATS", "render", "DatePairs", "date_pairs",
-           "is_valid_iso"]
+__all__ = ["FIRST_DAY", "LAST_DAY", "FORMATS", "CHARACTERS", "render", "DatePairs",
+           "date_pairs", "is_valid_iso", "read_date", "format_of", "field_spans", "Judgement", "judge"]
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -133,3 +138,118 @@ def is_valid_iso(text: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+# Every character a format can write: the alphabet of the sources.
+CHARACTERS = "".join(sorted(
+    set("".join(MONTHS) + "".join(MONTHS).upper() + "".join(WEEKDAYS) + "0123456789")
+    | set(CHINESE_DIGITS + "十年月日") | set(" ,./") | set("theofstndrd")))
+
+_NAME = "[A-Za-z]+"
+# One pattern per format, with named groups for the fields: the rule-based reader and the
+# spans the attention heatmaps are checked against. "May 3, 2020" fits two formats alike.
+_PATTERNS = {
+    "weekday day month year": rf"(?P<weekday>{_NAME}), (?P<day>\d{{1,2}}) (?P<month>{_NAME}) "
+                              r"(?P<year>\d{4})",
+    "Mon d, yyyy": r"(?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}), (?P<year>\d{4})",
+    "Month d, yyyy": r"(?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}), (?P<year>\d{4})",
+    "d MON yyyy": r"(?P<day>\d{1,2}) (?P<month>[A-Z]{3}) (?P<year>\d{4})",
+    "d.m.yy": r"(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{2})",
+    "dd.mm.yyyy": r"(?P<day>\d{2})\.(?P<month>\d{2})\.(?P<year>\d{4})",
+    "mm/dd/yyyy": r"(?P<month>\d{2})/(?P<day>\d{2})/(?P<year>\d{4})",
+    "m/d/yy": r"(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{2})",
+    "the dth of Month yyyy": r"the (?P<day>\d{1,2})(?:st|nd|rd|th) of (?P<month>[A-Z][a-z]+) "
+                             r"(?P<year>\d{4})",
+    "yyyymmdd": r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})",
+    "yyyy年m月d日": r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})日",
+    "Chinese numerals": rf"(?P<year>[{CHINESE_DIGITS}]{{4}})年(?P<month>[一二三四五六七八九十]+)月"
+                        r"(?P<day>[一二三四五六七八九十]+)日",
+}
+_COMPILED = {fmt: re.compile(pattern) for fmt, pattern in _PATTERNS.items()}
+assert tuple(_COMPILED) == FORMATS
+
+
+def _match(source: str):
+    for fmt, pattern in _COMPILED.items():
+        found = pattern.fullmatch(source)
+        if found:
+            day = _date_of(found)
+            if day is not None and FIRST_DAY <= day <= LAST_DAY \
+                    and render(day, fmt) == source:    # written exactly as render writes it
+                return fmt, found, day
+    return None
+
+
+def _from_chinese(text: str) -> int:
+    if all(c in CHINESE_DIGITS for c in text):
+        return int("".join(str(CHINESE_DIGITS.index(c)) for c in text))
+    tens, _, ones = text.partition("十")   # 十二 = 12, 二十一 = 21, 三十 = 30
+    return ((CHINESE_DIGITS.index(tens) if tens else 1) * 10
+            + (CHINESE_DIGITS.index(ones) if ones else 0))
+
+
+def _date_of(found) -> dt.date | None:
+    fields = found.groupdict()
+    try:
+        year, day = (_from_chinese(fields[k]) if not fields[k].isascii() else int(fields[k])
+                     for k in ("year", "day"))
+        month = fields["month"]
+        if month.isdigit():
+            month = int(month)
+        elif month.isascii():
+            month = next(k for k, name in enumerate(MONTHS, 1) if name.startswith(month.lower())
+                         and len(month) in (3, len(name)))
+        else:
+            month = _from_chinese(month)
+        if len(fields["year"]) == 2:
+            year = dt.datetime.strptime(fields["year"], "%y").year
+        return dt.date(year, month, day)
+    except (ValueError, StopIteration):
+        return None
+
+
+def read_date(source: object) -> dt.date | None:
+    """The date that ``source`` writes in one of ``FORMATS``, read by rules (regular
+    expressions, no model); ``None`` if it is not written exactly as :func:`render` writes."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str, got {type(source).__name__}")
+    found = _match(source)
+    return None if found is None else found[2]
+
+
+def format_of(source: object) -> str | None:
+    """The name (in ``FORMATS``) of the format ``source`` is written in, ``None`` if none;
+    ``"May 3, 2020"`` fits ``"Mon d, yyyy"`` and ``"Month d, yyyy"`` alike and gets the first."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str, got {type(source).__name__}")
+    found = _match(source)
+    return None if found is None else found[0]
+
+
+def field_spans(source: object) -> dict[str, tuple[int, int]] | None:
+    """Where ``source`` writes the year, the month and the day: ``{field: (start, stop)}``
+    character positions (``source[start:stop]``), or ``None`` if no format reads it."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str, got {type(source).__name__}")
+    found = _match(source)
+    if found is None:
+        return None
+    return {name: found[1].span(name) for name in ("year", "month", "day")}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What :func:`judge` found: ``valid`` (a real ISO date), ``right`` (the source's date),
+    ``expected`` (the source's date in ISO, ``None`` when no format reads the source)."""
+    valid: bool
+    right: bool | None
+    expected: str | None
+
+
+def judge(output: object, source: object) -> Judgement:
+    """Is a model's ``output`` for ``source`` a valid ISO date, and the right one? ``right``
+    is ``None`` when :func:`read_date` cannot read ``source`` (no answer to compare with)."""
+    day = read_date(source)
+    expected = None if day is None else day.isoformat()
+    valid = is_valid_iso(output)
+    return Judgement(valid, None if expected is None else output == expected, expected)
