@@ -17,6 +17,13 @@ def test_bmes_tags():
     assert "11 tags" in repr(check_bmes_tags("SBE"))
     assert not check_bmes_tags(None) and not check_bmes_tags("SBX") and not check_bmes_tags([])
     assert not check_bmes_tags([1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 2, 5])
+    right = [3, 0, 2, 0, 1, 2, 0, 1, 1, 1, 2]
+    assert check_bmes_tags(np.array(right)) and check_bmes_tags(np.array(list("SBEBMEBMMME")))
+    assert check_bmes_tags(torch.tensor([right])) and check_bmes_tags(np.array([right]))
+    assert check_bmes_tags(torch.tensor(right).view(1, 1, 11))          # (1, 1, 11) too
+    assert not check_bmes_tags(torch.tensor([right, right]))            # two lines: not one answer
+    assert not check_bmes_tags(np.array([0, 0, 2, 0, 1, 2, 0, 1, 1, 1, 2]))
+    assert "11 tags" in repr(check_bmes_tags(torch.tensor([[3, 0, 2]])))
 
 
 def test_path_count():
@@ -26,6 +33,13 @@ def test_path_count():
     assert not check_path_count(31 * 16) and "work of the forward" in repr(check_path_count(496))
     assert not check_path_count(4 ** 30) and not check_path_count(None)
     assert not check_path_count(True) and not check_path_count(2.5)
+    for near in (4 ** 31 - 1, 4 ** 31 + 1, 4 ** 31 + 200):             # exact, not via a float
+        assert not check_path_count(near) and not check_path_count(np.int64(near))
+        assert not check_path_count(torch.tensor(near)) and not check_path_count(np.array([near]))
+    assert check_path_count(torch.tensor(4 ** 31)) and check_path_count(np.array(4 ** 31))
+    assert check_path_count(np.uint64(4 ** 31)) and not check_path_count(torch.tensor(True))
+    assert "488 terms" in repr(check_path_count(4 ** 31))
+    assert "work of the forward" in repr(check_path_count(488))
 
 
 @pytest.fixture

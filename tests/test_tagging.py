@@ -162,6 +162,14 @@ def test_make_batch_pads_ids_with_pad_and_tags_with_ignore_index():
         make_batch(lines, CharVocab("abc"))
     with pytest.raises(ValueError, match="non-empty"):
         make_batch([], vocab)
+    with pytest.raises(TypeError, match="lines must be a list of SegmentedLine.*str"):
+        make_batch("to be", vocab)
+    with pytest.raises(TypeError, match="lines must be a list of SegmentedLine.*SegmentedLine"):
+        make_batch(lines[0], vocab)
+    with pytest.raises(TypeError, match=r"lines\[0\] must be a SegmentedLine.*got str 'abc'"):
+        make_batch(["abc", "de"], vocab)
+    with pytest.raises(TypeError, match="CharVocab"):
+        make_batch(lines, "abc")
 
 
 def test_length_buckets_hold_one_length_each_and_cover_every_line():
@@ -176,6 +184,16 @@ def test_length_buckets_hold_one_length_each_and_cover_every_line():
         length_buckets(lines, 64, torch.Generator().manual_seed(0))
     with pytest.raises(TypeError, match="Generator"):
         length_buckets(lines, 64, generator=0)
+    with pytest.raises(TypeError, match=r"lines\[0\] must be a SegmentedLine.*got str 'abc'"):
+        length_buckets(["abc", "de"], 2)                # plain strings: refused, not bucketed
+    with pytest.raises(TypeError, match="lines must be a list of SegmentedLine .*got str"):
+        length_buckets("abc", 2)
+    with pytest.raises(TypeError, match="got SegmentedLine"):
+        length_buckets(lines[0], 2)
+    with pytest.raises(TypeError, match="got int"):
+        length_buckets(5, 2)
+    with pytest.raises(ValueError, match="non-empty"):
+        length_buckets([], 2)
 
 
 # ------------------------------------------------------------------------------------ CRF
@@ -379,6 +397,24 @@ def test_tagger_loss_is_the_mean_over_real_steps():
     real = [torch.nn.functional.cross_entropy(scores[b, :n], tags[b, :n], reduction="sum")
             for b, n in enumerate(lengths.tolist())]
     torch.testing.assert_close(model.loss(ids, lengths, tags), sum(real) / lengths.sum())
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_the_lengths_decide_the_padding_whatever_the_padded_tags_hold(crf):
+    lines, vocab = lines_and_vocab()
+    torch.manual_seed(0)
+    model = Tagger(len(vocab), 4, 8, 6, bidirectional=True, crf=crf)
+    ids, lengths, tags = make_batch(lines, vocab)
+    padding = tags == IGNORE_INDEX
+    assert padding.any()
+    expected = model.loss(ids, lengths, tags)
+    for value in (0, 7, 3):        # pad_sequence's default, an out-of-range id, a real tag
+        padded = tags.masked_fill(padding, value)
+        torch.testing.assert_close(model.loss(ids, lengths, padded), expected)
+    if not crf:                    # what an unmasked cross-entropy gives is another number
+        unmasked = torch.nn.functional.cross_entropy(model(ids, lengths).flatten(0, 1),
+                                                     tags.masked_fill(padding, 0).flatten())
+        assert not torch.isclose(unmasked, expected)
 
 
 def test_the_unpadded_fast_path_equals_packing():

@@ -85,3 +85,31 @@ def test_clear_errors(setup):
     small = CharVocab("abc", specials=("<pad>",))
     view = segmentation_view(Tagger(len(small), 4, 4, 4), small, "abz")
     assert view["error"] and "'z'" in view["error"]
+
+
+def test_a_model_that_does_not_fit_the_vocabulary_or_the_tags_is_refused(setup):
+    _, vocab, models = setup
+    other = CharVocab("abc", specials=("<pad>",))
+    with pytest.raises(ValueError, match=rf"vocabulary of {len(vocab)} ids, but vocab has "
+                                         rf"{len(other)}"):
+        segmentation_view(models["bi"], other, "abc")
+    with pytest.raises(ValueError, match=r"models\['uni'\] was built for a vocabulary"):
+        segmentation_explorer(models, other)
+    torch.manual_seed(0)
+    three = Tagger(len(vocab), 3, 8, 6)
+    with pytest.raises(ValueError, match="4 B/M/E/S tags or 2 end tags.*num_tags=3"):
+        segmentation_view(three, vocab, "tobe")
+    with pytest.raises(ValueError, match="num_tags=3"):
+        segmentation_explorer({"three": three}, vocab)
+
+
+def test_a_two_tag_model_marks_its_end_tags(setup):
+    _, vocab, _ = setup
+    torch.manual_seed(0)
+    model = Tagger(len(vocab), 2, 8, 6, bidirectional=True)
+    view = segmentation_view(model, vocab, "tobeornot")
+    ids = vocab.encode("tobeornot").unsqueeze(0)
+    assert view["probabilities"] == pytest.approx(
+        model.tag_probabilities(ids, [9])[0, :, 1].tolist(), abs=1e-6)
+    tags = model.predict(ids, [9])[0].tolist()
+    assert view["tags"] == "".join(map(str, tags)) and "".join(view["words"]) == "tobeornot"

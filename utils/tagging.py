@@ -218,14 +218,28 @@ def segment(text: str, ends: Sequence[int]) -> list[str]:
     return words
 
 
+def _check_lines(lines: object) -> Sequence[SegmentedLine]:
+    """``lines`` if it is a non-empty list of :class:`SegmentedLine`: a TypeError for another
+    type (a str, one line, a list of plain strings), a ValueError for an empty list."""
+    if isinstance(lines, (str, bytes, SegmentedLine)) or not isinstance(lines, Sequence):
+        raise TypeError(f"lines must be a list of SegmentedLine (from segmentation_split or "
+                        f"verse_lines), got {type(lines).__name__}")
+    if not lines:
+        raise ValueError("lines must be a non-empty list of SegmentedLine, got an empty "
+                         f"{type(lines).__name__}")
+    for index, line in enumerate(lines):
+        if not isinstance(line, SegmentedLine):
+            raise TypeError(f"lines[{index}] must be a SegmentedLine (from segmentation_split "
+                            f"or verse_lines), got {type(line).__name__} {line!r:.40}")
+    return lines
+
+
 def length_buckets(lines: Sequence[SegmentedLine], batch_size: int,
                    generator: torch.Generator | None = None) -> list[list[int]]:
     """Indices of ``lines`` in batches of at most ``batch_size`` lines *of one length*, so that
     a batch needs no padding. With a ``generator`` the lines within each length and the order
     of the batches are shuffled (one epoch); without one, both stay in order."""
-    if isinstance(lines, (str, SegmentedLine)) or not isinstance(lines, Sequence) or not lines:
-        raise ValueError(f"lines must be a non-empty list of SegmentedLine, got "
-                         f"{type(lines).__name__}")
+    lines = _check_lines(lines)
     batch_size = check_int("batch_size", batch_size)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got "
@@ -255,13 +269,8 @@ def make_batch(lines: Sequence[SegmentedLine], vocab: CharVocab, scheme: str = "
         raise ValueError("vocab needs a <pad> token: build it with specials=('<pad>', ...)")
     if scheme not in ("bmes", "ends"):
         raise ValueError(f"scheme must be 'bmes' or 'ends', got {scheme!r}")
-    if isinstance(lines, (str, SegmentedLine)) or not isinstance(lines, Sequence) or not lines:
-        raise ValueError(f"lines must be a non-empty list of SegmentedLine, got "
-                         f"{type(lines).__name__}")
     pairs = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, SegmentedLine):
-            raise TypeError(f"lines[{index}] must be a SegmentedLine, got {type(line).__name__}")
+    for line in _check_lines(lines):
         tags = line.bmes if scheme == "bmes" else line.ends
         pairs.append((vocab.encode(line.text), torch.tensor(tags, dtype=torch.long)))
     return partial(collate_fn, padding_value=vocab.token_id("<pad>"))(pairs)
@@ -526,14 +535,17 @@ class Tagger(nn.Module):
         return self.head(out)
 
     def loss(self, ids: torch.Tensor, lengths: object, tags: torch.Tensor) -> torch.Tensor:
-        """The mean loss per real step: cross-entropy with ``ignore_index=IGNORE_INDEX``, or
-        the CRF's negative log-likelihood divided by the number of real steps."""
+        """The mean loss per real step: cross-entropy over the steps inside ``lengths`` (the
+        padding steps are set to ``IGNORE_INDEX`` first, so they may hold anything), or the
+        CRF's negative log-likelihood divided by the number of real steps."""
         scores = self(ids, lengths)
         if self.crf is not None:
             return self.crf.nll(scores, tags, lengths, reduction="per_step")
         _, mask = _mask(scores, lengths)
-        _check_tags(tags, tuple(scores.shape[:2]), mask, self.num_tags)
-        return nn.functional.cross_entropy(scores.flatten(0, 1), tags.flatten().long(),
+        tags = _check_tags(tags, tuple(scores.shape[:2]), mask, self.num_tags)
+        # The lengths decide what is padding, whatever the padding steps hold (0, 7, -100).
+        tags = tags.to(scores.device).masked_fill(~mask, IGNORE_INDEX)
+        return nn.functional.cross_entropy(scores.flatten(0, 1), tags.flatten(),
                                            ignore_index=IGNORE_INDEX)
 
     @torch.no_grad()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from ..tagging import BMES, LinearChainCRF, bmes_tags, boundary_f1, end_tags
@@ -19,8 +21,10 @@ def _as_letters(answer: object) -> str | None:
     if isinstance(answer, str):
         letters = "".join(answer.split()).upper()
         return letters if set(letters) <= set(BMES) else None
-    if isinstance(answer, torch.Tensor):
-        answer = answer.tolist() if answer.dim() == 1 else None
+    if isinstance(answer, (torch.Tensor, np.ndarray)):
+        while answer.ndim > 1 and answer.shape[0] == 1:     # a batch of one: (1, T)
+            answer = answer[0]
+        answer = answer.tolist() if answer.ndim == 1 else None
     if isinstance(answer, (list, tuple)) and answer:
         if all(isinstance(a, str) and a.upper() in BMES for a in answer):
             return "".join(a.upper() for a in answer)
@@ -54,22 +58,38 @@ def check_bmes_tags(answer: object, words: Sequence[str] = ("i", "am", "the", "q
     return feedback(False, "", f"{hint} {len(wrong)} of the {len(text)} tags differ.")
 
 
+def _exact_whole_number(answer: object) -> int | None:
+    """An integer answer (``int``, NumPy integer, integer tensor or array of one element)
+    exactly, without the detour through a float that would make ``4**31 - 1`` equal
+    ``4**31``; any other number through :func:`as_whole_number`."""
+    if isinstance(answer, torch.Tensor) and answer.numel() == 1 and answer.dtype != torch.bool \
+            and not answer.is_floating_point() and not answer.is_complex():
+        return int(answer.item())
+    if isinstance(answer, (np.ndarray, np.generic)) and answer.size == 1 \
+            and np.issubdtype(answer.dtype, np.integer):
+        return int(answer.item())
+    if isinstance(answer, numbers.Integral) and not isinstance(answer, bool):
+        return int(answer)
+    return as_whole_number(answer)
+
+
 def check_path_count(answer: object, num_tags: int = 4, length: int = 31) -> Verdict:
     """Exercise 12.2: how many tag sequences a line of ``length`` characters has with
-    ``num_tags`` tags: ``num_tags ** length``."""
+    ``num_tags`` tags: ``num_tags ** length``. An integer answer is compared exactly."""
     expected = num_tags ** length
-    value = as_whole_number(answer)
+    terms = (length - 1) * num_tags ** 2 + 2 * num_tags     # the forward algorithm's sums
+    value = _exact_whole_number(answer)
     if value is None:
         return feedback(False, "", f"give a whole number, got {answer!r}.")
     if value == expected:
         return feedback(True, f"{num_tags} choices at each of {length} steps: {num_tags}^{length}"
                         f" ≈ {float(expected):.2e} paths. The forward algorithm sums over all "
-                        f"of them with only {length} × {num_tags}² = {length * num_tags ** 2} "
-                        "terms.", "")
+                        f"of them with only ({length} − 1) × {num_tags}² + 2 × {num_tags} = "
+                        f"{terms} terms, about L·K².", "")
     if value == length ** num_tags:
         return feedback(False, "", f"{length}^{num_tags} = {value:,} counts the other way "
                         f"round: each of the {length} steps picks one of {num_tags} tags.")
-    if value in (length * num_tags, length * num_tags ** 2):
+    if value in (length * num_tags, length * num_tags ** 2, terms):
         return feedback(False, "", f"{value:,} is the work of the forward algorithm, not the "
                         "number of paths it sums over: multiply the choices at each step.")
     return feedback(False, "", f"{value:,} is not it: each step picks one of {num_tags} tags, "

@@ -25,7 +25,24 @@ MAX_CHARS = 200  # a longer text is cut here: the explorer shows one line at a t
 
 
 def _boundary_tags(model: Tagger) -> tuple[int, ...]:
-    return (E, S) if model.num_tags == 4 else (1,)
+    """The tag ids that end a word: E and S of the four B/M/E/S tags, or 1 of two end tags."""
+    if model.num_tags == 4:
+        return (E, S)
+    if model.num_tags == 2:
+        return (1,)
+    raise ValueError(f"the explorer reads 4 B/M/E/S tags or 2 end tags, got a Tagger with "
+                     f"num_tags={model.num_tags}")
+
+
+def _check_model(name: str, model: object, vocab: CharVocab) -> Tagger:
+    if not isinstance(model, Tagger):
+        raise TypeError(f"{name} must be a utils.tagging.Tagger, got {type(model).__name__}")
+    _boundary_tags(model)
+    if len(vocab) != model.vocab_size:
+        raise ValueError(f"{name} was built for a vocabulary of {model.vocab_size} ids, but "
+                         f"vocab has {len(vocab)}: pass the vocabulary the model was "
+                         "trained with")
+    return model
 
 
 def segmentation_view(model: Tagger, vocab: CharVocab, text: str) -> dict:
@@ -36,10 +53,9 @@ def segmentation_view(model: Tagger, vocab: CharVocab, text: str) -> dict:
 
     Text without a single letter gives ``{"error": message}`` instead of raising, so a
     half-typed box does not break the explorer."""
-    if not isinstance(model, Tagger):
-        raise TypeError(f"model must be a utils.tagging.Tagger, got {type(model).__name__}")
     if not isinstance(vocab, CharVocab):
         raise TypeError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
+    _check_model("model", model, vocab)
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     typed = normalise_words(text)
@@ -100,11 +116,10 @@ def segmentation_explorer(models: dict[str, Tagger], vocab: CharVocab,
     """A text box and a menu of trained taggers over :func:`segmentation_view`."""
     if not isinstance(models, dict) or not models:
         raise ValueError(f"models must be a non-empty dict name -> Tagger, got {models!r}")
-    for name, model in models.items():
-        if not isinstance(model, Tagger):
-            raise TypeError(f"models[{name!r}] must be a Tagger, got {type(model).__name__}")
     if not isinstance(vocab, CharVocab):
         raise TypeError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
+    for name, model in models.items():
+        _check_model(f"models[{name!r}]", model, vocab)
     controls = {
         "text": widgets.Text(value=text, description="text", continuous_update=False,
                              layout=widgets.Layout(width="32em")),
