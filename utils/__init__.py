@@ -17,12 +17,18 @@ One module per concern, each small enough to read:
                      layout, temperature/top-k sampling, the tiny Shakespeare corpus (10-13)
 - ``language_model`` the character LSTM, truncated-BPTT state detaching, nats per character,
                      n-gram count baselines (10)
+- ``corpora``        the names-by-language and sentiment corpora, checked; honest splits (11)
+- ``words``          word tokens and a ``WordVocab`` with ``<pad>``/``<unk>`` (11)
+- ``classifier``     the packed sequence classifier and its training loop (11)
 - ``tagging``        word segmentation data (end and B/M/E/S tags), the per-step ``Tagger``,
                      ``LinearChainCRF`` with brute-force references, boundary F1 (12)
+- ``dates``          date normalisation data in many formats, English and Chinese (13)
+- ``seq2seq``        encoder-decoder with Luong attention, greedy and beam search (13)
 - ``viz``            plots and the drawn LSTM cell
 - ``widgets``        one explorer per notebook, testable without a browser
 - ``checks``         exercise checkers with friendly feedback, one module per notebook
-- ``curriculum``     the registry of knowledge points and the proof-cell check
+- ``curriculum``     the registry of knowledge points, budgets, the proof-cell test
+- ``proofs``         what counts as a proof: the static check and the memory guard
 
 Whatever *is* the lesson stays visible in the notebooks; these helpers hold what
 repeats across notebooks or would distract from it.
