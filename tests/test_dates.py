@@ -7,7 +7,9 @@ import pytest
 
 from utils.dates import (
     CHARACTERS,
+    FIRST_DAY,
     FORMATS,
+    LAST_DAY,
     Judgement,
     date_pairs,
     field_spans,
@@ -84,6 +86,25 @@ def test_parts_are_disjoint_in_dates_and_share_the_format_mix():
         assert shares[0][fmt] > 0.02 and abs(shares[0][fmt] - shares[1][fmt]) < 0.02, fmt
     assert date_pairs(6000, 500, 3000, seed=0) == pairs
     assert date_pairs(6000, 500, 3000, seed=1) != pairs
+
+
+def test_no_source_string_is_ambiguous_and_the_alphabet():
+    """Every day of 1900-2099 in every format that can write it: no string is written for two
+    different days (so every input has one right answer), and every character written is in
+    CHARACTERS, which holds only H and I besides (capitals of the full month names)."""
+    days = [FIRST_DAY + dt.timedelta(days=n) for n in range((LAST_DAY - FIRST_DAY).days + 1)]
+    assert len(days) == 73_049
+    written: dict[str, dt.date] = {}
+    characters: set[str] = set()
+    for fmt in FORMATS:
+        for day in days:
+            if fmt in ("d.m.yy", "m/d/yy") and not 1969 <= day.year <= 2068:
+                continue
+            source = render(day, fmt)
+            assert written.setdefault(source, day) == day, (source, written[source], day)
+            characters.update(source)
+    assert len(written) == 797_340   # 10 x 73,049 + 2 x 36,525 less 6,200 Mays written alike
+    assert set(CHARACTERS) - characters == {"H", "I"} and characters <= set(CHARACTERS)
 
 
 def test_is_valid_iso():

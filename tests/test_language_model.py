@@ -46,9 +46,31 @@ def test_char_lstm_parameter_count_and_tying():
     assert tied.embedding.weight.grad is not None
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_tying_needs_the_lstm_output_size_not_the_hidden_size():
+    projected = CharLSTM(65, embedding_dim=16, hidden_size=48, proj_size=16, tie_weights=True)
+    untied = CharLSTM(65, embedding_dim=16, hidden_size=48, proj_size=16)
+    assert projected.head.weight is projected.embedding.weight
+    assert projected.head.in_features == 16 and projected.lstm.hidden_size == 48
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+    assert count(untied) - count(projected) == 65 * 16
+    logits, (h, c) = projected(torch.tensor([[1, 2, 3], [4, 5, 6]]))
+    assert logits.shape == (2, 3, 65) and h.shape == (1, 2, 16) and c.shape == (1, 2, 48)
+    logits.sum().backward()
+    assert projected.embedding.weight.grad.abs().sum() > 0
+
+
 def test_char_lstm_bad_inputs():
-    with pytest.raises(ValueError, match=r"embedding_dim == hidden_size.*\(65, 256\).*\(65, 64\)"):
+    with pytest.raises(ValueError, match=r"hidden_size = 256\) == embedding_dim \(64\).*"
+                                         r"\(65, 256\).*\(65, 64\).*proj_size=64"):
         CharLSTM(65, embedding_dim=64, hidden_size=256, tie_weights=True)
+    with pytest.raises(ValueError, match=r"proj_size = 32\) == embedding_dim \(64\)"):
+        CharLSTM(65, embedding_dim=64, hidden_size=256, proj_size=32, tie_weights=True)
+    with pytest.raises(ValueError, match="proj_size must be smaller than hidden_size"):
+        CharLSTM(65, embedding_dim=64, hidden_size=64, proj_size=64)
+    with pytest.raises(ValueError, match="proj_size must be >= 0"):
+        CharLSTM(65, proj_size=-1)
     with pytest.raises(TypeError, match="hidden_size must be an int"):
         CharLSTM(65, hidden_size=2.5)
     with pytest.raises(ValueError, match="vocab_size must be >= 1, got 0"):
@@ -95,6 +117,19 @@ def test_stepwise_model_bad_inputs():
         StepwiseCharLSTM(CharLSTM(5, 4, 4, num_layers=2))
     with pytest.raises(ValueError, match=r"id 5, outside"):
         StepwiseCharLSTM(CharLSTM(5, 4, 4))(torch.tensor([[5]]))
+    with pytest.raises(ValueError, match="no projection; .*proj_size=2"):
+        StepwiseCharLSTM(CharLSTM(5, 4, 4, proj_size=2))
+    stepwise, ids = StepwiseCharLSTM(CharLSTM(5, 4, 4)), torch.tensor([[1, 2], [3, 4]])
+    good = (torch.zeros(1, 2, 4), torch.zeros(1, 2, 4))
+    assert stepwise(ids, good)[0].shape == (2, 2, 5)
+    with pytest.raises(ValueError, match=r"state h .*\(1, 2, 4\), got \(2, 4\)"):
+        stepwise(ids, (torch.zeros(2, 4), torch.zeros(2, 4)))
+    with pytest.raises(ValueError, match=r"state c .*\(1, 2, 4\), got \(1, 3, 4\)"):
+        stepwise(ids, (torch.zeros(1, 2, 4), torch.zeros(1, 3, 4)))
+    with pytest.raises(ValueError, match=r"\(1, 2, 4\), got \(2, 2, 4\)"):
+        stepwise(ids, (torch.zeros(2, 2, 4), torch.zeros(2, 2, 4)))     # two layers' state
+    with pytest.raises(TypeError, match="tuple \\(h, c\\)"):
+        stepwise(ids, torch.zeros(1, 2, 4))
 
 
 def test_detach_state():
@@ -207,6 +242,32 @@ def test_ngram_orders_improve_on_structured_text():
     assert [fitted.nats_per_char(pattern[1500:], order=n) for n in (1, 2, 3)] == losses
     entropy = -(2 * (1 / 6) * math.log(1 / 6) + 2 * (2 / 6) * math.log(2 / 6))
     assert losses[0] == pytest.approx(entropy, rel=0.01)            # the unigram: the entropy
+
+
+def test_nats_by_order_is_every_order_in_one_pass():
+    train, val = ids_of(3000, 6, seed=4), ids_of(300, 6, seed=5)
+    model = NGramModel(4, 6).fit(train)
+    by_order = model.nats_by_order(val)
+    assert list(by_order) == [1, 2, 3, 4]
+    for n, nats in by_order.items():
+        assert nats == pytest.approx(model.nats_per_char(val, order=n), rel=1e-12)
+    short = model.nats_by_order(torch.tensor([1, 2]))          # one target: orders 3, 4 = 2
+    assert short[3] == short[4] == short[2] != short[1]
+
+
+def test_ngram_counts_are_the_training_counts():
+    train = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 3])
+    model = NGramModel(3, 4).fit(train)
+    query = torch.tensor([0, 1, 2, 3, 0, 1, 3])
+    assert model.ngram_counts(query, 1).tolist() == [3, 3, 2, 1, 3, 3, 1]
+    assert model.ngram_counts(query, 2).tolist() == [3, 2, 0, 0, 3, 1]   # (2, 3), (3, 0): never
+    assert model.ngram_counts(query, 3).tolist() == [2, 0, 0, 0, 1]
+    with pytest.raises(ValueError, match="at most the fitted order 3, got 4"):
+        model.ngram_counts(query, 4)
+    with pytest.raises(ValueError, match="fewer than n = 3"):
+        model.ngram_counts(torch.tensor([0, 1]), 3)
+    with pytest.raises(RuntimeError, match="fit the model"):
+        NGramModel(2, 4).ngram_counts(query, 2)
 
 
 def test_ngram_bad_inputs():

@@ -43,6 +43,9 @@ TINY_SRC = CharVocab("xyz", specials=SOURCE_SPECIALS)
 TINY_TGT = CharVocab("ab", specials=TARGET_SPECIALS)
 
 
+ONE_PAIR = encode_pairs([("1.2.03", "2003-02-01")], SRC, TGT)
+
+
 @pytest.fixture(scope="module")
 def dates():
     return encode_pairs(date_pairs(40, 2, 12, seed=5).train, SRC, TGT)
@@ -339,6 +342,68 @@ def test_teacher_forced_and_free_running_exact_match_agree(dates):
     (lambda: exact_match("a", ["a"]), TypeError, "list of strings"),
     (lambda: Encoder(10, 4, 0), ValueError, "hidden_size must be >= 1"),
     (lambda: Decoder(10, 4, 4, 4, attention=1), TypeError, "attention must be a bool"),
+    # the training recipe: a negative max_norm flips the gradients, 0 zeroes them
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, max_norm=-1.0), ValueError,
+     "max_norm must be a finite number > 0 or None, got -1.0"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, max_norm=0), ValueError,
+     "max_norm must be a finite number > 0 or None, got 0"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, max_norm="1"), TypeError,
+     "max_norm must be a finite number > 0 or None, got str ('1')"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, lr=0.0), ValueError,
+     "lr must be a finite number > 0, got 0.0"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, lr=-1e-3), ValueError,
+     "lr must be a finite number > 0, got -0.001"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, lr=float("nan")), ValueError,
+     "lr must be a finite number > 0, got nan"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=1, lr=None), TypeError,
+     "lr must be a finite number > 0, got NoneType (None)"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=2, teacher_forcing="0.5"), TypeError,
+     "must be a number in [0, 1] (or a function of the step returning one), got str ('0.5')"),
+    (lambda: train_seq2seq(date_model(), ONE_PAIR, steps=2, teacher_forcing=lambda step: None),
+     TypeError, "got NoneType (None) at step 0"),
+    # attention: a source with no real position, widths that do not fit W_a, wrong types
+    (lambda: LuongAttention(4, 6)(torch.zeros(2, 1, 4), torch.zeros(2, 3, 6),
+                                  torch.tensor([[True, False, False], [False] * 3])),
+     ValueError, "every row of mask needs at least one True (a real source position), got "
+     "none in row 1"),
+    (lambda: LuongAttention(4, 6)(torch.zeros(1, 2, 4), torch.zeros(1, 3, 5),
+                                  torch.ones(1, 3, dtype=torch.bool)), ValueError,
+     "query must be (batch, tgt_len, 4) and memory (batch, src_len, 6) with the same batch, "
+     "got query (1, 2, 4) and memory (1, 3, 5)"),
+    (lambda: LuongAttention(4, 6)(torch.zeros(1, 2, 5), torch.zeros(1, 3, 6),
+                                  torch.ones(1, 3, dtype=torch.bool)), ValueError,
+     "got query (1, 2, 5) and memory (1, 3, 6)"),
+    (lambda: LuongAttention(4, 6)(torch.zeros(1, 2, 4), [[0.0]], None), TypeError,
+     "memory must be a torch.Tensor, got list"),
+    (lambda: masked_token_loss([[0.0]], torch.zeros(1, 1, dtype=torch.long)), TypeError,
+     "logits must be a torch.Tensor, got list"),
+    (lambda: masked_token_loss(torch.zeros(1, 1, 5), (0,)), TypeError,
+     "targets must be a torch.Tensor, got tuple"),
+    # ids outside the vocabulary (the embedding's raw IndexError otherwise)
+    (lambda: greedy_decode(date_model(), torch.tensor([[3, len(SRC)]]), [2]), ValueError,
+     f"src must hold ids in [0, {len(SRC) - 1}] (a vocabulary of {len(SRC)}), got id "
+     f"{len(SRC)}"),
+    (lambda: date_model().encoder(torch.tensor([[-2, 3]]), [2]), ValueError,
+     f"src must hold ids in [0, {len(SRC) - 1}]"),
+    (lambda: date_model()(torch.tensor([[3, 4]]), [2], torch.tensor([[BOS, len(TGT)]])),
+     ValueError, f"tgt_in must hold ids in [0, {len(TGT) - 1}] (a vocabulary of {len(TGT)}), "
+     f"got id {len(TGT)}"),
+    (lambda: to_strings(torch.tensor([[3, 99]]), TGT), ValueError,
+     f"tokens must hold ids in [0, {len(TGT) - 1}]"),
+    (lambda: beam_search(date_model(), torch.zeros(1, 2, dtype=torch.long), [2], 2,
+                         length_penalty="1"), TypeError,
+     "length_penalty must be a finite number >= 0, got str ('1')"),
+    (lambda: beam_search(date_model(), torch.zeros(1, 2, dtype=torch.long), [2], 2,
+                         length_penalty=float("inf")), ValueError, "got inf"),
+    # translate
+    (lambda: translate(date_model(), ["1.2.03"], SRC, TGT, batch_size=0), ValueError,
+     "batch_size must be >= 1, got 0"),
+    (lambda: translate(date_model(), "1.2.03", SRC, TGT), TypeError,
+     "sources must be a non-empty list of non-empty strings, got str"),
+    (lambda: translate(date_model(), [], SRC, TGT), TypeError, "got an empty list"),
+    (lambda: translate(date_model(), ["1.2.03", 7], SRC, TGT), TypeError, "got an entry 7"),
+    (lambda: translate(date_model(), ["1.2.03"], SRC, SRC), ValueError,
+     "tgt_vocab must be built with specials=('<pad>', '<bos>', '<eos>')"),
 ])
 def test_bad_input_is_refused(call, error, words):
     with pytest.raises(error, match=re.escape(words)):
@@ -356,3 +421,23 @@ def test_beam_search_in_chunks_gives_the_same_results(dates):
         if width:
             a, b = (F.pad(t, (0, width - t.shape[-1]), value=PAD) for t in (a, b))
         torch.testing.assert_close(a, b)
+
+
+def test_why_max_norm_must_be_positive():
+    """What train_seq2seq refuses: clip_grad_norm_ with a negative max_norm multiplies every
+    gradient by a negative number (a step then climbs the loss), and with 0 zeroes them."""
+    for max_norm, sign in ((-1.0, -1), (0.0, 0)):
+        weight = nn.Parameter(torch.tensor([3.0, 4.0]))
+        (weight * torch.tensor([3.0, 4.0])).sum().backward()       # gradient (3, 4), norm 5
+        nn.utils.clip_grad_norm_([weight], max_norm)
+        torch.testing.assert_close(weight.grad, sign * torch.tensor([0.6, 0.8]),
+                                   atol=1e-6, rtol=0)
+
+
+def test_a_mask_row_with_no_real_position_would_give_nan():
+    """What LuongAttention refuses: the softmax over a row of -inf scores is NaN."""
+    scores = torch.zeros(1, 1, 3).masked_fill(torch.ones(1, 1, 3, dtype=torch.bool), float("-inf"))
+    assert torch.softmax(scores, dim=-1).isnan().all()
+    with pytest.raises(ValueError, match="at least one True"):
+        LuongAttention(2, 2)(torch.zeros(1, 1, 2), torch.zeros(1, 3, 2),
+                             torch.zeros(1, 3, dtype=torch.bool))

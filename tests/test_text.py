@@ -201,6 +201,12 @@ def test_sampling_probs_bad_inputs():
         sampling_probs([1.0, 2.0])
     with pytest.raises(ValueError, match="non-empty last dimension"):
         sampling_probs(torch.tensor(1.0))
+    with pytest.raises(ValueError, match="2 of 5 are NaN or infinite"):
+        sampling_probs(torch.tensor([0.0, float("nan"), 1.0, float("inf"), 2.0]))
+    with pytest.raises(ValueError, match="1 of 6 are NaN or infinite"):
+        sampling_probs(torch.tensor([[0.0, 1.0, 2.0], [0.0, float("-inf"), 1.0]]), top_k=2)
+    with pytest.raises(ValueError, match="1 of 3"):
+        sampling_probs(torch.tensor([0.0, float("nan"), 1.0]), temperature=0)
 
 # ---------------------------------------------------------------- sample
 

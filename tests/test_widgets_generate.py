@@ -79,3 +79,16 @@ def test_clear_errors(setup):
         generation_explorer(None, vocab)
     with pytest.raises(ValueError, match="length must be >= 0"):
         generation_view(model, vocab, "a", 1.0, 5, length=-1)
+    with pytest.raises(TypeError, match="nn.Module.*got str"):
+        generation_view("model", vocab, "a", 1.0, 5)
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_a_projected_model_is_sampled_as_it_is(setup):
+    _, vocab = setup
+    torch.manual_seed(1)
+    projected = CharLSTM(len(vocab), embedding_dim=16, hidden_size=32, proj_size=16,
+                         tie_weights=True)
+    explorer = generation_explorer(projected, vocab, length=20)
+    explorer.controls["temperature"].value = 0.0
+    assert explorer.result["text"] == sample(projected, vocab, "ROMEO:\n", 20, temperature=0)

@@ -15,6 +15,7 @@ from utils.seq2seq import SOURCE_SPECIALS, TARGET_SPECIALS, Seq2Seq, translate  
 from utils.text import CharVocab  # noqa: E402
 from utils.widgets.seq2seq import (  # noqa: E402
     EXAMPLES,
+    MAX_CHARACTERS,
     date_explorer,
     draw_attention,
     normalise_date,
@@ -70,9 +71,13 @@ def test_every_typed_date_and_model_updates_fast(models):
 def test_unknown_characters_and_bad_text_are_shown_not_raised(models):
     result = normalise_date(models["with attention"], SRC, TGT, "2026年12月1号")
     assert result["unknown"] == ["号"] and result["error"] is None and result["right"] is None
-    for bad in ("", "   ", "x" * 61):
+    for bad in ("", "   ", "x" * (MAX_CHARACTERS + 1)):
         result = normalise_date(models["with attention"], SRC, TGT, bad)
         assert result["error"] and result["output"] is None
+    longest = normalise_date(models["with attention"], SRC, TGT, "x" * MAX_CHARACTERS)
+    assert longest["error"] is None and longest["output"] is not None     # at most 60: read
+    too_long = normalise_date(models["with attention"], SRC, TGT, "x" * 61)["error"]
+    assert too_long == "that is 61 characters; a date needs at most 60"
 
 
 def test_labels_and_the_heatmap():

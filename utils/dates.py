@@ -13,7 +13,7 @@ are dates the training set never contains (the format mix is the same).
 - ``format_of(source)``  the name of the format a source is written in (or ``None``)
 - ``field_spans(source)`` where the year, month and day are written in a source
 - ``judge(output, source)`` whether a model's output is a valid ISO date and the right one
-- ``CHARACTERS``         every character any format can write
+- ``CHARACTERS``         every character any format writes (and ``H``, ``I``: see below)
 
 Two-digit years follow Python's ``%y`` rule (69-99 are 19xx, 00-68 are 20xx), so the formats
 that use them are drawn only for years 1969-2068, where that rule gives the right century;
@@ -140,7 +140,11 @@ def is_valid_iso(text: object) -> bool:
     return True
 
 
-# Every character a format can write: the alphabet of the sources.
+# The alphabet of the sources: every character a format writes, and the capitals of the full
+# month names (one can type "DECEMBER"). Two of those capitals, H (MARCH) and I (APRIL, ...),
+# appear in no format, so no training source holds them: like <unk>, their embeddings stay as
+# initialised. (Dropping them would change the vocabulary's size, and with it the random
+# initialisation of every model of notebook 13.)
 CHARACTERS = "".join(sorted(
     set("".join(MONTHS) + "".join(MONTHS).upper() + "".join(WEEKDAYS) + "0123456789")
     | set(CHINESE_DIGITS + "十年月日") | set(" ,./") | set("theofstndrd")))

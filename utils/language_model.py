@@ -3,7 +3,8 @@
 - :class:`CharLSTM` - an embedding, an ``nn.LSTM`` and a linear head that gives one logit per
   character at every step: ``forward(ids, state) -> (logits, state)``, the contract that
   :func:`utils.text.sample` draws from. ``tie_weights=True`` makes the head share the
-  embedding matrix (which needs ``embedding_dim == hidden_size``).
+  embedding matrix, which needs the LSTM's output size (``hidden_size``, or ``proj_size``
+  when the LSTM projects its output) to equal ``embedding_dim``.
 - :class:`StepwiseCharLSTM` - a trained one-layer ``CharLSTM`` read through an
   ``nn.LSTMCell`` holding a copy of its ``_l0`` weights: the same logits, one character at a
   time about five times faster than calling ``nn.LSTM`` on one step, which is what generation
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -50,27 +52,39 @@ class CharLSTM(nn.Module):
     logits are raw scores (no softmax: ``nn.CrossEntropyLoss`` applies log-softmax itself).
     ``ids`` ``(batch, seq_len)`` -> logits ``(batch, seq_len, vocab_size)`` and the final
     ``(h_n, c_n)``; pass that state back in to continue the same streams.
+    ``proj_size > 0`` makes the LSTM project its output (and ``h``) to ``proj_size`` features
+    (``nn.LSTM``'s ``proj_size``, notebooks 01-02); the head then reads ``proj_size`` inputs.
     With ``tie_weights=True`` the head's weight *is* the embedding matrix (Press & Wolf,
-    2017; Inan et al., 2017): ``vocab_size x hidden_size`` fewer parameters, and it needs
-    ``embedding_dim == hidden_size``."""
+    2017; Inan et al., 2017): ``vocab_size x embedding_dim`` fewer parameters. It needs the
+    head's input size, the LSTM's output size (``proj_size`` if set, else ``hidden_size``), to
+    equal ``embedding_dim``: ``CharLSTM(65, 64, 256, proj_size=64, tie_weights=True)`` ties."""
 
     def __init__(self, vocab_size: int, embedding_dim: int = 64, hidden_size: int = 256,
-                 num_layers: int = 1, tie_weights: bool = False):
+                 num_layers: int = 1, tie_weights: bool = False, proj_size: int = 0):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim),
                             ("hidden_size", hidden_size), ("num_layers", num_layers)):
             check_int(name, value)
+        check_int("proj_size", proj_size, 0)
         if not isinstance(tie_weights, bool):
             raise TypeError(f"tie_weights must be True or False, got {tie_weights!r}")
-        if tie_weights and embedding_dim != hidden_size:
-            raise ValueError(f"tie_weights needs embedding_dim == hidden_size: the head's weight "
-                             f"is (vocab_size, hidden_size) = ({vocab_size}, {hidden_size}) and "
-                             f"the embedding's (vocab_size, embedding_dim) = ({vocab_size}, "
-                             f"{embedding_dim})")
+        if proj_size >= hidden_size:
+            raise ValueError(f"proj_size must be smaller than hidden_size ({hidden_size}), "
+                             f"got {proj_size} (0: no projection)")
+        output_size = proj_size or hidden_size
+        if tie_weights and embedding_dim != output_size:
+            name = "proj_size" if proj_size else "hidden_size"
+            raise ValueError(f"tie_weights needs the LSTM's output size ({name} = {output_size})"
+                             f" == embedding_dim ({embedding_dim}): the head's weight is "
+                             f"(vocab_size, {name}) = ({vocab_size}, {output_size}) and the "
+                             f"embedding's (vocab_size, embedding_dim) = ({vocab_size}, "
+                             f"{embedding_dim}); with a larger hidden_size, set "
+                             f"proj_size={embedding_dim}")
         self.vocab_size, self.tie_weights = vocab_size, tie_weights
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True)
-        self.head = nn.Linear(hidden_size, vocab_size)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True,
+                            proj_size=proj_size)
+        self.head = nn.Linear(output_size, vocab_size)
         if tie_weights:
             self.head.weight = self.embedding.weight
 
@@ -98,6 +112,9 @@ class StepwiseCharLSTM(nn.Module):
         if model.lstm.num_layers != 1:
             raise ValueError(f"StepwiseCharLSTM steps one layer; the model has "
                              f"{model.lstm.num_layers}")
+        if model.lstm.proj_size:
+            raise ValueError(f"StepwiseCharLSTM steps an nn.LSTMCell, which has no projection; "
+                             f"the model's LSTM has proj_size={model.lstm.proj_size}")
         self.vocab_size = model.vocab_size
         self.embedding, self.head = model.embedding, model.head
         self.cell = nn.LSTMCell(model.lstm.input_size, model.lstm.hidden_size,
@@ -109,6 +126,8 @@ class StepwiseCharLSTM(nn.Module):
     def forward(self, ids: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         ids = _check_ids(ids, self.vocab_size, dims=2)
+        if state is not None:
+            self._check_state(state, ids.shape[0])
         embedded = self.embedding(ids)                               # (B, T, E)
         hc = None if state is None else (state[0][0], state[1][0])   # (1, B, H) -> (B, H)
         outputs = []
@@ -117,6 +136,18 @@ class StepwiseCharLSTM(nn.Module):
             outputs.append(hc[0])
         h, c = hc
         return self.head(torch.stack(outputs, dim=1)), (h.unsqueeze(0), c.unsqueeze(0))
+
+    def _check_state(self, state: object, batch: int) -> None:
+        """``state`` must be ``(h, c)`` in ``nn.LSTM``'s format, ``(1, batch, hidden_size)``."""
+        expected = (1, batch, self.cell.hidden_size)
+        if not (isinstance(state, (tuple, list)) and len(state) == 2
+                and all(isinstance(s, torch.Tensor) for s in state)):
+            raise TypeError(f"state must be a tuple (h, c) of two tensors of shape {expected}, "
+                            f"got {type(state).__name__}")
+        for name, tensor in zip(("h", "c"), state, strict=True):
+            if tuple(tensor.shape) != expected:
+                raise ValueError(f"state {name} must have shape (num_layers, batch, "
+                                 f"hidden_size) = {expected}, got {tuple(tensor.shape)}")
 
 
 def detach_state(state: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, ...] | None:
@@ -243,33 +274,65 @@ class NGramModel:
             raise ValueError(f"order must be at most the fitted order {self.order}, got {order}")
         return order
 
+    def _check_fitted(self) -> None:
+        if self.counts is None:
+            raise RuntimeError("fit the model on training ids first: model.fit(train_ids)")
+
+    def _each_order(self, ids: torch.Tensor, order: int) -> Iterator[tuple[int, torch.Tensor]]:
+        """Yield ``(n, P_n)`` for n = 1 .. ``order``: the probabilities of every target of
+        ``ids`` under the counts up to order n. One tensor, updated in place from order to
+        order (each order interpolates with the one below), so read it before the next."""
+        targets = len(ids) - 1
+        p = torch.full((targets,), 1.0 / self.vocab_size, dtype=torch.float64)
+        for n, table in enumerate(self.counts[:order], start=1):
+            if n - 1 <= targets:            # else no target has a context of n - 1 ids
+                grams = self._keys(ids, n) if n > 1 else ids[1:]
+                # targets t >= n - 1 have a context of n - 1 ids: the last len(grams) targets
+                count = self._lookup(table["grams"], table["gram_counts"], grams).double()
+                context = grams // self.vocab_size
+                total = self._lookup(table["contexts"], table["context_counts"], context).double()
+                seen = self._lookup(table["contexts"], table["followers"], context).double()
+                lower = p[-len(grams):]
+                mixed = ((count - self.discount).clamp_min(0) + self.discount * seen * lower
+                         ) / total.clamp_min(1)
+                p[-len(grams):] = torch.where(total > 0, mixed, lower)
+            yield n, p
+
+    def _check_scored_ids(self, ids: object) -> torch.Tensor:
+        ids = _check_ids(ids, self.vocab_size, dims=1)
+        if len(ids) < 2:
+            raise ValueError(f"ids needs at least 2 ids (one target), got {len(ids)}")
+        return ids
+
     def probs(self, ids: torch.Tensor, order: int | None = None) -> torch.Tensor:
         """P(ids[t] | the ids before it) for t = 1 .. len(ids) - 1, as a float64 tensor; the
         first targets, with fewer than ``order - 1`` ids before them, use the longest context
         they have. ``order`` (at most the fitted one; default: it) uses the counts up to that
         order only, so one fit serves every lower order too."""
-        if self.counts is None:
-            raise RuntimeError("fit the model on training ids first: model.fit(train_ids)")
+        self._check_fitted()
         order = self._check_order(order)
-        ids = _check_ids(ids, self.vocab_size, dims=1)
-        if len(ids) < 2:
-            raise ValueError(f"ids needs at least 2 ids (one target), got {len(ids)}")
-        targets = len(ids) - 1
-        p = torch.full((targets,), 1.0 / self.vocab_size, dtype=torch.float64)
-        for n, table in enumerate(self.counts[:order], start=1):
-            if n - 1 > targets:
-                break
-            grams = self._keys(ids, n)[-targets:] if n > 1 else ids[1:]
-            # targets t >= n - 1 have a context of n - 1 ids: the last len(grams) targets
-            count = self._lookup(table["grams"], table["gram_counts"], grams).double()
-            context = grams // self.vocab_size
-            total = self._lookup(table["contexts"], table["context_counts"], context).double()
-            seen = self._lookup(table["contexts"], table["followers"], context).double()
-            lower = p[-len(grams):]
-            mixed = ((count - self.discount).clamp_min(0) + self.discount * seen * lower
-                     ) / total.clamp_min(1)
-            p[-len(grams):] = torch.where(total > 0, mixed, lower)
+        ids = self._check_scored_ids(ids)
+        *_, (_, p) = self._each_order(ids, order)        # the last order's probabilities
         return p
+
+    def nats_by_order(self, ids: torch.Tensor) -> dict[int, float]:
+        """``{n: nats_per_char(ids, order=n)}`` for every order n = 1 .. ``order``, in one pass
+        (each order builds on the one below, so this costs what the highest order alone does)."""
+        self._check_fitted()
+        ids = self._check_scored_ids(ids)
+        return {n: -p.log().mean().item() for n, p in self._each_order(ids, self.order)}
+
+    def ngram_counts(self, ids: torch.Tensor, n: int) -> torch.Tensor:
+        """How often each n-gram of ``ids`` (the window of ``n`` ids ending at position
+        ``n - 1``, ``n``, ...) occurs in the training ids: a ``LongTensor`` of ``len(ids) - n +
+        1`` counts, 0 for an n-gram the training ids never hold. ``n`` is at most the order."""
+        self._check_fitted()
+        n = self._check_order(n)
+        ids = _check_ids(ids, self.vocab_size, dims=1)
+        if len(ids) < n:
+            raise ValueError(f"ids has {len(ids)} ids, fewer than n = {n}")
+        table = self.counts[n - 1]
+        return self._lookup(table["grams"], table["gram_counts"], self._keys(ids, n))
 
     def nats_per_char(self, ids: torch.Tensor, order: int | None = None) -> float:
         """The mean negative log-likelihood of every next id of ``ids``, in nats."""

@@ -66,7 +66,10 @@ def _check_vocab(name: str, vocab: object, specials: tuple[str, ...]) -> CharVoc
     return vocab
 
 
-def _check_ids(name: str, ids: object, dims: int, shape: str) -> torch.Tensor:
+def _check_ids(name: str, ids: object, dims: int, shape: str,
+               vocab_size: int | None = None) -> torch.Tensor:
+    """``ids`` as a non-empty LongTensor of ``dims`` dimensions, each id in
+    ``[0, vocab_size - 1]`` when ``vocab_size`` is given; a clear error otherwise."""
     if not isinstance(ids, torch.Tensor):
         raise TypeError(f"{name} must be a LongTensor of shape {shape}, got "
                         f"{type(ids).__name__}")
@@ -74,6 +77,11 @@ def _check_ids(name: str, ids: object, dims: int, shape: str) -> torch.Tensor:
         raise TypeError(f"{name} must hold token ids of dtype torch.long, got {ids.dtype}")
     if ids.dim() != dims or 0 in ids.shape:
         raise ValueError(f"{name} must have shape {shape}, non-empty, got {tuple(ids.shape)}")
+    if vocab_size is not None:
+        bad = (ids < 0) | (ids >= vocab_size)
+        if bad.any():
+            raise ValueError(f"{name} must hold ids in [0, {vocab_size - 1}] (a vocabulary of "
+                             f"{vocab_size}), got id {int(ids[bad][0])}")
     return ids
 
 
@@ -156,7 +164,7 @@ class Encoder(nn.Module):
                             bidirectional=bidirectional)
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor):
-        _check_ids("src", src, 2, "(batch, src_len)")
+        _check_ids("src", src, 2, "(batch, src_len)", self.embed.num_embeddings)
         lengths = check_lengths(lengths, src.shape[0], src.shape[1])
         if bool((lengths == src.shape[1]).all()):   # no padding: packing would change nothing
             return self.lstm(self.embed(src))
@@ -214,17 +222,24 @@ class LuongAttention(nn.Module):
         self.W_a = nn.Linear(memory_size, query_size, bias=False)
 
     def forward(self, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor):
-        if not (isinstance(query, torch.Tensor) and isinstance(memory, torch.Tensor)
-                and isinstance(mask, torch.Tensor)):
-            raise TypeError("query, memory and mask must be tensors")
-        if query.dim() != 3 or memory.dim() != 3 or query.shape[0] != memory.shape[0]:
-            raise ValueError(f"query must be (batch, tgt_len, query_size) and memory (batch, "
-                             f"src_len, memory_size) with the same batch, got "
-                             f"{tuple(query.shape)} and {tuple(memory.shape)}")
+        for name, value in (("query", query), ("memory", memory), ("mask", mask)):
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        query_size, memory_size = self.W_a.out_features, self.W_a.in_features
+        if query.dim() != 3 or memory.dim() != 3 or query.shape[0] != memory.shape[0] \
+                or query.shape[-1] != query_size or memory.shape[-1] != memory_size:
+            raise ValueError(f"query must be (batch, tgt_len, {query_size}) and memory (batch, "
+                             f"src_len, {memory_size}) with the same batch, got query "
+                             f"{tuple(query.shape)} and memory {tuple(memory.shape)}")
         if mask.dtype != torch.bool or mask.shape != memory.shape[:2]:
             raise ValueError(f"mask must be a bool tensor of shape {tuple(memory.shape[:2])} "
                              f"(True at real source positions), got {mask.dtype} "
                              f"{tuple(mask.shape)}")
+        empty = ~mask.any(1)
+        if empty.any():
+            raise ValueError(f"every row of mask needs at least one True (a real source "
+                             f"position), got none in row {int(empty.nonzero()[0])}: its "
+                             "softmax over no position would be NaN")
         scores = query @ self.W_a(memory).transpose(1, 2)              # (B, T, S)
         scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
@@ -271,7 +286,7 @@ class Decoder(nn.Module):
 
     def forward(self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor],
                 memory: torch.Tensor, mask: torch.Tensor):
-        _check_ids("tokens", tokens, 2, "(batch, tgt_len)")
+        _check_ids("tokens", tokens, 2, "(batch, tgt_len)", self.embed.num_embeddings)
         self.check_state(state, tokens.shape[0])
         h, state = self.lstm(self.embed(tokens), state)                 # (B, T, H)
         if self.attention is None:
@@ -283,7 +298,7 @@ class Decoder(nn.Module):
     def step(self, token: torch.Tensor, state, memory, mask):
         """One decoding step: ``token`` ``(B,)`` -> logits ``(B, V)``, state, weights
         ``(B, S)`` or ``None``."""
-        _check_ids("token", token, 1, "(batch,)")
+        _check_ids("token", token, 1, "(batch,)", self.embed.num_embeddings)
         logits, state, weights = self(token.unsqueeze(1), state, memory, mask)
         return logits[:, 0], state, None if weights is None else weights[:, 0]
 
@@ -327,7 +342,7 @@ class Seq2Seq(nn.Module):
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor):
         encoded = self.encode(src, src_lengths)
-        _check_ids("tgt_in", tgt_in, 2, "(batch, tgt_len)")
+        _check_ids("tgt_in", tgt_in, 2, "(batch, tgt_len)", self.decoder.embed.num_embeddings)
         if tgt_in.shape[0] != src.shape[0]:
             raise ValueError(f"tgt_in must have the source's batch size {src.shape[0]}, got "
                              f"shape {tuple(tgt_in.shape)}")
@@ -341,8 +356,9 @@ def masked_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     ``logits`` ``(B, T, V)``, ``targets`` ``(B, T)`` with ``IGNORE_INDEX`` (-100) at padded
     positions; equal to the sum of ``-log p(target)`` over real tokens divided by their number
     (``F.cross_entropy(..., ignore_index=IGNORE_INDEX)``)."""
-    if not isinstance(logits, torch.Tensor) or not isinstance(targets, torch.Tensor):
-        raise TypeError("logits and targets must be tensors")
+    for name, value in (("logits", logits), ("targets", targets)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if logits.dim() != 3 or targets.shape != logits.shape[:2]:
         raise ValueError(f"logits must be (batch, tgt_len, vocab) and targets (batch, tgt_len), "
                          f"got {tuple(logits.shape)} and {tuple(targets.shape)}")
@@ -369,10 +385,26 @@ def decoder_inputs(tgt_out: torch.Tensor) -> torch.Tensor:
 
 def _ratio_at(teacher_forcing: float | Callable[[int], float], step: int) -> float:
     ratio = teacher_forcing(step) if callable(teacher_forcing) else teacher_forcing
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+        raise TypeError(f"the teacher-forcing ratio must be a number in [0, 1] (or a function "
+                        f"of the step returning one), got {type(ratio).__name__} ({ratio!r}) "
+                        f"at step {step}")
+    if not 0 <= ratio <= 1:
         raise ValueError(f"the teacher-forcing ratio must be a number in [0, 1], got "
                          f"{ratio!r} at step {step}")
     return float(ratio)
+
+
+def _check_positive(name: str, value: object, *, allow_none: bool = False) -> float | None:
+    """A finite number > 0 (or ``None`` when allowed); a clear error otherwise."""
+    if value is None and allow_none:
+        return None
+    expected = "a finite number > 0" + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return float(value)
 
 
 def _free_running_logits(model: Seq2Seq, src, src_lengths, tgt_in, ratio: float,
@@ -401,8 +433,12 @@ def train_seq2seq(model: Seq2Seq, data: PairData, *, steps: int, batch_size: int
     returning it: scheduled sampling (Bengio et al., 2015), where the other inputs are the
     model's own argmax predictions. ``same_length`` draws every batch from sources of one
     length (:meth:`PairData.same_length_batch`): no padding, so the encoder needs no packing,
-    which on a CPU costs about twice the time of the plain call. Returns ``(step, mean training loss)`` every ``log_every``
-    steps. The batches are drawn with ``seed``, so a rerun trains the same model."""
+    which on a CPU costs about twice the time of the plain call. ``lr`` and ``max_norm`` (the
+    gradient-norm clip, ``None`` for none) must be finite and > 0. Returns
+    ``(step, mean training loss)`` every ``log_every`` steps. The batches are drawn with
+    ``seed``, so a rerun trains the same model. The coin flips of a ratio below 1 are drawn
+    from the same generator, so two runs with different ratios see different batches after
+    the first such step."""
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model must be a Seq2Seq, got {type(model).__name__}")
     if not isinstance(data, PairData):
@@ -410,6 +446,10 @@ def train_seq2seq(model: Seq2Seq, data: PairData, *, steps: int, batch_size: int
     check_int("steps", steps)
     check_int("batch_size", batch_size)
     check_int("log_every", log_every)
+    lr = _check_positive("lr", lr)
+    # clip_grad_norm_ with a negative max_norm flips every gradient (the loss climbs), and
+    # with 0 zeroes them (nothing is learnt): refuse both
+    max_norm = _check_positive("max_norm", max_norm, allow_none=True)
     if not isinstance(same_length, bool):
         raise TypeError(f"same_length must be a bool, got {type(same_length).__name__}")
     _ratio_at(teacher_forcing, 0)
@@ -452,7 +492,7 @@ def _next_log_probs(logits: torch.Tensor) -> torch.Tensor:
 def _check_model_inputs(model: object, src: object, src_lengths: object, max_len: object):
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model must be a Seq2Seq, got {type(model).__name__}")
-    _check_ids("src", src, 2, "(batch, src_len)")
+    _check_ids("src", src, 2, "(batch, src_len)", model.encoder.embed.num_embeddings)
     check_int("max_len", max_len)
     return check_lengths(src_lengths, src.shape[0], src.shape[1])
 
@@ -543,8 +583,10 @@ def _normalised(log_prob: torch.Tensor, lengths: torch.Tensor, length_penalty: f
 
 
 def _check_penalty(length_penalty: object) -> float:
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) \
-            or not math.isfinite(length_penalty) or length_penalty < 0:
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)):
+        raise TypeError(f"length_penalty must be a finite number >= 0, got "
+                        f"{type(length_penalty).__name__} ({length_penalty!r})")
+    if not math.isfinite(length_penalty) or length_penalty < 0:
         raise ValueError(f"length_penalty must be a finite number >= 0, got {length_penalty!r}")
     return float(length_penalty)
 
@@ -651,7 +693,7 @@ def to_strings(tokens: torch.Tensor, tgt_vocab: CharVocab) -> list[str]:
     """Each row of output ids ``(B, L)`` as text, up to its first ``<eos>`` (specials
     dropped)."""
     _check_vocab("tgt_vocab", tgt_vocab, TARGET_SPECIALS)
-    _check_ids("tokens", tokens, 2, "(batch, length)")
+    _check_ids("tokens", tokens, 2, "(batch, length)", len(tgt_vocab))
     strings = []
     for row in tokens.tolist():
         if EOS in row:
@@ -679,9 +721,17 @@ def translate(model: Seq2Seq, sources: Sequence[str], src_vocab: CharVocab,
     when one batch, else ``(strings, None)``. Characters outside ``src_vocab`` read as
     ``<unk>``."""
     _check_vocab("src_vocab", src_vocab, SOURCE_SPECIALS)
+    _check_vocab("tgt_vocab", tgt_vocab, TARGET_SPECIALS)
+    check_int("batch_size", batch_size)
     if isinstance(sources, str) or not isinstance(sources, Sequence) or not sources \
             or not all(isinstance(s, str) and s for s in sources):
-        raise TypeError("sources must be a non-empty list of non-empty strings")
+        if isinstance(sources, str) or not isinstance(sources, Sequence):
+            got = type(sources).__name__
+        elif not sources:
+            got = "an empty list"
+        else:
+            got = "an entry " + next(repr(s) for s in sources if not (isinstance(s, str) and s))
+        raise TypeError(f"sources must be a non-empty list of non-empty strings, got {got}")
     strings, decoded = [], None
     for start in range(0, len(sources), batch_size):
         chunk = sources[start:start + batch_size]
@@ -689,7 +739,6 @@ def translate(model: Seq2Seq, sources: Sequence[str], src_vocab: CharVocab,
         decoded = greedy_decode(model, src, lengths, max_len)
         strings += to_strings(decoded.tokens, tgt_vocab)
     return strings, decoded if len(sources) <= batch_size else None
-
 
 
 @dataclass(frozen=True)

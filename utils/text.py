@@ -225,7 +225,8 @@ def sampling_probs(logits: torch.Tensor, temperature: float = 1.0,
     restricted to the ``top_k`` largest logits and renormalised (``None``: all of them).
 
     ``temperature = 0`` is greedy: all the mass on the argmax (the first, on a tie). A low
-    temperature sharpens the distribution, a high one flattens it towards uniform."""
+    temperature sharpens the distribution, a high one flattens it towards uniform. NaN or
+    infinite logits raise ``ValueError`` with their count."""
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"logits must be a tensor (..., vocab_size), got {type(logits).__name__}")
     if not logits.is_floating_point():
@@ -233,6 +234,10 @@ def sampling_probs(logits: torch.Tensor, temperature: float = 1.0,
     if logits.dim() == 0 or logits.shape[-1] == 0:
         raise ValueError(f"logits must have a non-empty last dimension (vocab_size), "
                          f"got shape {tuple(logits.shape)}")
+    bad = (~torch.isfinite(logits)).sum().item()
+    if bad:
+        raise ValueError(f"logits must be finite: {bad} of {logits.numel()} are NaN or "
+                         f"infinite (to rule a token out, use top_k or mask its probability)")
     temperature = _check_temperature(temperature)
     top_k = _check_top_k(top_k, logits.shape[-1])
     if temperature == 0:

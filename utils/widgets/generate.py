@@ -23,6 +23,12 @@ from . import Explorer
 __all__ = ["generation_view", "generation_explorer"]
 
 
+def _check_model(model: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module with forward(ids, state) -> (logits, "
+                        f"state), got {type(model).__name__}")
+
+
 def generation_view(model: nn.Module, vocab: CharVocab, prompt: str, temperature: float,
                     top_k: int, length: int = 200, seed: int = 0) -> dict:
     """What the explorer shows: the prompt's continuation and the likeliest next characters.
@@ -30,6 +36,7 @@ def generation_view(model: nn.Module, vocab: CharVocab, prompt: str, temperature
     ``top_k = len(vocab)`` keeps every character. A prompt the model cannot read (empty, or a
     character outside the vocabulary) gives ``{"error": message}`` instead of raising, so a
     half-typed prompt does not break the explorer."""
+    _check_model(model)
     if not isinstance(vocab, CharVocab):
         raise TypeError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
     length, seed = check_int("length", length, 0), check_int("seed", seed, 0)
@@ -69,15 +76,14 @@ def _render(view: dict) -> None:
 def generation_explorer(model: nn.Module, vocab: CharVocab, prompt: str = "ROMEO:\n",
                         length: int = 200, seed: int = 0) -> Explorer:
     """A prompt box, a temperature slider (0 = greedy) and a top-k slider (all characters at
-    the right end) over ``sample`` from ``model``. A one-layer ``CharLSTM`` is read through a
-    ``StepwiseCharLSTM`` built now: train it further, and build the explorer again."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module with forward(ids, state) -> (logits, "
-                        f"state), got {type(model).__name__}")
+    the right end) over ``sample`` from ``model``. A one-layer ``CharLSTM`` without a
+    projection is read through a ``StepwiseCharLSTM`` built now: train it further, and build
+    the explorer again."""
+    _check_model(model)
     if not isinstance(vocab, CharVocab):
         raise TypeError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
     check_int("length", length, 0)
-    if isinstance(model, CharLSTM) and model.lstm.num_layers == 1:
+    if isinstance(model, CharLSTM) and model.lstm.num_layers == 1 and not model.lstm.proj_size:
         model = StepwiseCharLSTM(model)      # the same logits, a step five times faster
     controls = {
         "prompt": widgets.Textarea(value=prompt, description="prompt", rows=2,

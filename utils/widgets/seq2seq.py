@@ -25,7 +25,10 @@ from ..text import CharVocab
 from ..training import one_thread
 from . import Explorer
 
-__all__ = ["EXAMPLES", "tick_label", "draw_attention", "normalise_date", "date_explorer"]
+__all__ = ["EXAMPLES", "MAX_CHARACTERS", "tick_label", "draw_attention", "normalise_date",
+           "date_explorer"]
+
+MAX_CHARACTERS = 60   # the longest text the explorer reads (the longest format writes 28)
 
 EXAMPLES = ("tuesday, 1 december 2026", "Dec 1, 2026", "1.12.26", "12/01/2026",
             "the 1st of December 2026", "2026年12月1日", "二〇二六年十二月一日", "20261201",
@@ -68,14 +71,16 @@ def normalise_date(model: Seq2Seq, src_vocab: CharVocab, tgt_vocab: CharVocab, t
     """What the model writes for ``text``, as plain data: ``output``, ``valid``, ``right``
     (``None`` when no format reads the text), ``expected``, ``weights`` (a row per output
     character, ``<eos>`` excluded; ``None`` without attention) and the characters of ``text``
-    that the vocabulary lacks (read as ``<unk>``). A bad text gives ``error``, never raises."""
+    that the vocabulary lacks (read as ``<unk>``). A bad text (empty, or longer than
+    ``MAX_CHARACTERS``) gives ``error``, never raises."""
     result = {"text": text, "error": None, "output": None, "valid": False, "right": None,
               "expected": None, "weights": None, "unknown": []}
     if not isinstance(text, str) or not text.strip():
         result["error"] = "type a date, for example 'Dec 1, 2026' or '2026年12月1日'"
         return result
-    if len(text) > 60:
-        result["error"] = f"that is {len(text)} characters; a date needs fewer than 60"
+    if len(text) > MAX_CHARACTERS:
+        result["error"] = (f"that is {len(text)} characters; a date needs at most "
+                           f"{MAX_CHARACTERS}")
         return result
     result["unknown"] = sorted({c for c in text if c not in src_vocab})
     with one_thread():
