@@ -58,6 +58,8 @@ def test_node_command_wrong_answers_name_what_is_wrong():
     assert "start the command" in repr(check_node_command("python train.py"))
     assert "cannot read" in repr(check_node_command("torchrun --nnodes=2"))
     assert not check_node_command(None) and not check_node_command(["torchrun", 3])
+    standalone = check_node_command(RIGHT.replace("torchrun", "torchrun --standalone"))
+    assert not standalone and "--standalone" in repr(standalone)
 
 
 def test_plain_state_dict():

@@ -4,12 +4,15 @@ loopback address (two processes, gloo): a quick training run, a failing rank, a 
 import os
 import socket
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 from torch.utils.data.distributed import DistributedSampler
 
+from utils import distributed
 from utils.data import adding_problem
 from utils.distributed import (
     ROOT,
@@ -21,6 +24,7 @@ from utils.distributed import (
     multinode_command,
     parse_script_args,
     rank_environment,
+    rank_pids,
     run_command,
     script_args,
     shard_indices,
@@ -105,6 +109,9 @@ def test_free_port_is_free_and_environment_is_one_thread_each():
     port = free_port()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))                    # nobody holds it
+    store = torch.distributed.TCPStore("127.0.0.1", free_port(), world_size=1,
+                                       is_master=True)   # where the store binds: free too
+    del store
     env = rank_environment()
     assert env["OMP_NUM_THREADS"] == "1" and env["OMP_WAIT_POLICY"] == "PASSIVE"
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
@@ -180,6 +187,22 @@ def test_run_command_kills_what_outlives_its_timeout(tmp_path):
                     timeout=0.5)
 
 
+def test_run_command_reads_full_pipes_of_several_processes(tmp_path):
+    noisy = [sys.executable, "-c", "import sys; sys.stdout.write('x' * 300_000); "
+             "sys.stderr.write('y' * 300_000)"]
+    run = run_command([noisy, noisy], tmp_path, timeout=30)
+    assert run.stdout.count("x") == 600_000 and run.stderr.count("y") == 600_000
+
+
+def test_launch_without_out_removes_its_temporary_directory(monkeypatch):
+    made = []
+    real = distributed.tempfile.mkdtemp
+    monkeypatch.setattr(distributed.tempfile, "mkdtemp",
+                        lambda **kw: made.append(real(**kw)) or made[-1])
+    run = launch(1, timeout=120, **OPTIONS)
+    assert len(run.ranks) == 1 and len(made) == 1 and not Path(made[0]).exists()
+
+
 # --- real launches ----------------------------------------------------------------------------
 
 OPTIONS = dict(steps=3, global_batch=8, dataset_size=32, seq_len=6, hidden_size=4,
@@ -246,6 +269,19 @@ def test_a_hung_rank_ends_the_run_after_the_group_timeout(tmp_path):
     with pytest.raises(RankFailedError) as caught:
         launch(2, out=tmp_path, timeout=60, hang_rank=1, pg_timeout=2, **OPTIONS)
     assert caught.value.rank == 0 and "Timed out" in caught.value.message
+
+
+def test_a_timeout_kills_the_launcher_and_every_rank(tmp_path):
+    started = time.perf_counter()
+    with pytest.raises(TimeoutError, match="within 5 s"):
+        launch(2, out=tmp_path, timeout=5, hang_rank=1, pg_timeout=30, **OPTIONS)
+    assert time.perf_counter() - started < 15
+    pids = rank_pids(tmp_path)
+    assert len(pids) == 2                              # both ranks had started
+    for pid in pids:                                   # and none outlives the launch
+        alive = Path(f"/proc/{pid}").exists() and \
+            Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        assert not alive, f"rank pid {pid} still runs"
 
 
 def test_a_rank_out_of_range_is_refused_by_every_rank(tmp_path):

@@ -32,11 +32,13 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -49,8 +51,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 __all__ = ["DTYPES", "ROOT", "build_parser", "parse_script_args", "script_args", "free_port",
            "loopback_interface", "rank_environment", "torchrun_command", "multinode_command",
-           "Run", "RankFailedError", "launch", "run_command", "shard_indices", "load_tensors", "hang_seconds",
-           "train", "main"]
+           "Run", "RankFailedError", "launch", "run_command", "rank_pids", "shard_indices",
+           "load_tensors", "hang_seconds", "train", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -204,18 +206,29 @@ def _peak_rss_mb(pid: int | None = None) -> float:
     return float("nan")
 
 
-def _pss_mb(pid: int | str = "self") -> float:
-    """Proportional set size of a process now (Linux ``smaps_rollup``), in MB: its resident
-    memory with every page shared by k processes counted 1/k, so that the PSS of several
-    processes adds up to the memory they really take together. NaN where there is no
-    ``/proc`` (macOS)."""
+def _rollup_mb(pid: int | str = "self") -> dict[str, float]:
+    """``Rss`` and ``Pss`` of a process, read together from one read of Linux's
+    ``/proc/<pid>/smaps_rollup``, in MB: the resident memory now, and the same with every
+    page shared by k processes counted 1/k (so that the PSS of several processes adds up to
+    the memory they really take together). NaN for both where there is no ``/proc``."""
+    found = {"rss": float("nan"), "pss": float("nan")}
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
-        pass
-    return float("nan")
+        return found
+    for line in text.splitlines():
+        key = line.split(":", 1)[0]
+        if key in ("Rss", "Pss"):
+            found[key.lower()] = int(line.split()[1]) / 1024
+    return found
+
+
+def _parent_pid(pid: int) -> int | None:
+    """The parent of process ``pid`` (Linux ``/proc/<pid>/stat``), or ``None``."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _say(line: str) -> None:
@@ -305,6 +318,7 @@ def train(args: argparse.Namespace) -> dict:
                                    f"(--fail-rank {rank})")
             if rank == args.hang_rank and step == args.at_step:
                 _say(f"{log} stops answering at step {step} (--hang-rank {rank})")
+                _save_json(out / "hang.json", {"rank": rank, "step": step, "time": time.time()})
                 time.sleep(hang_seconds(args.pg_timeout))
             t0 = time.perf_counter()
             optimizer.zero_grad()
@@ -334,11 +348,18 @@ def train(args: argparse.Namespace) -> dict:
     dist.barrier()                                  # nobody reads it before it is written
     report["wrote_checkpoint"] = rank == 0 and not args.no_checkpoint
     report["seconds"] = time.perf_counter() - started
-    report["peak_rss_mb"], report["pss_mb"] = _peak_rss_mb(), _pss_mb()
+    dist.barrier()                                  # both ranks read their memory now
+    memory = _rollup_mb()                           # Rss and Pss: one read, one moment
+    report.update(peak_rss_mb=_peak_rss_mb(), rss_mb=memory["rss"], pss_mb=memory["pss"])
     if int(os.environ["LOCAL_RANK"]) == 0:           # the torchrun agent is our parent
         agent = os.getppid()
+        agent_memory = _rollup_mb(agent)
         report.update(agent_pid=agent, agent_peak_rss_mb=_peak_rss_mb(agent),
-                      agent_pss_mb=_pss_mb(agent))
+                      agent_rss_mb=agent_memory["rss"], agent_pss_mb=agent_memory["pss"])
+        caller = _parent_pid(agent)                  # whoever started torchrun
+        caller_memory = _rollup_mb(caller) if caller else _rollup_mb(-1)
+        report.update(caller_pid=caller, caller_rss_mb=caller_memory["rss"],
+                      caller_pss_mb=caller_memory["pss"])
     _save_json(out / f"rank{rank}.json", report)
     _say(f"{log} trained {step} steps of {local_batch} samples in "
          f"{report['loop_seconds']:.2f} s; last loss {report['losses'][-1]:.4f}; "
@@ -359,12 +380,20 @@ def _write_error(args: argparse.Namespace | None, error: BaseException) -> None:
                 "message": str(error), "traceback": traceback.format_exc()})
 
 
+def _write_pid(out: Path) -> None:
+    """Leave this rank's pid in ``pids/rank<r>.pid``: torchrun starts every rank in a
+    session of its own, so the launcher finds the ranks to kill on a timeout here."""
+    (out / "pids").mkdir(parents=True, exist_ok=True)
+    (out / "pids" / f"rank{os.environ.get('RANK', -1)}.pid").write_text(str(os.getpid()))
+
+
 @record  # torchrun's failure summary then shows this rank's traceback
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m utils.distributed`` (one call per rank)."""
     args = None
     try:
         args = build_parser().parse_args(argv)
+        _write_pid(Path(args.out))
         train(_checked(args))
     except Exception as error:
         _write_error(args, error)
@@ -376,12 +405,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 # The launcher: what the notebook runs
 # --------------------------------------------------------------------------------------------
 
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that is free on ``host`` right now (the operating system picks it: bind to
-    port 0, read the port, close). Another program could take it before torchrun does; the
-    window is short, and :func:`launch` reports the failure if it happens."""
+def free_port() -> int:
+    """A TCP port that is free right now where torchrun's store will listen: the store binds
+    the wildcard address of every interface (IPv6 ``::``, dual-stack, else IPv4
+    ``0.0.0.0``), so the probe binds the same (the operating system picks the port: bind to
+    port 0, read it, close). Another program could take it before torchrun does; the window
+    is short, and :func:`launch` reports the failure if it happens."""
+    if socket.has_ipv6:
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                probe.bind(("::", 0))
+                return probe.getsockname()[1]
+        except OSError:
+            pass  # no IPv6 here: the store falls back to IPv4 as well
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        probe.bind(("0.0.0.0", 0))
         return probe.getsockname()[1]
 
 
@@ -503,9 +542,15 @@ class Run:
 
 
 def run_command(commands: Sequence[Sequence[str]], out: Path, *, timeout: float = 60.0,
-                env: Mapping[str, str] | None = None) -> Run:
+                env: Mapping[str, str] | None = None, grace: float = 5.0) -> Run:
     """Start each command (one torchrun agent each, all at once), wait at most ``timeout``
-    seconds, and return the :class:`Run`; kill everything left on timeout.
+    seconds, and return the :class:`Run`.
+
+    On timeout: SIGTERM to each launcher (torchrun forwards it to its ranks), ``grace``
+    seconds to stop, then SIGKILL to the launchers and to every rank, which torchrun starts
+    in sessions of their own (found from ``/proc/<pid>/task/*/children`` and from the pid
+    each rank writes to ``out/pids``). The processes' output is read by threads, so a full
+    pipe never blocks a process, and every wait has a time limit.
 
     Raises :class:`RankFailedError` with the first failing rank's error when a command exits
     with an error, ``TimeoutError`` when they do not finish in time."""
@@ -519,27 +564,34 @@ def run_command(commands: Sequence[Sequence[str]], out: Path, *, timeout: float 
                          f"got {str(out)!r} with files in it")
     env = dict(rank_environment() if env is None else env)
     started = time.perf_counter()
-    processes = [subprocess.Popen(list(c), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, start_new_session=True)
-                 for c in commands]
-    outputs = []
+    processes: list[subprocess.Popen] = []
+    readers: list[tuple[threading.Thread, list[str]]] = []
+    timed_out = False
     try:
+        for c in commands:
+            process = subprocess.Popen(list(c), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True,
+                                       start_new_session=True)
+            processes.append(process)
+            readers += [_reader(process.stdout), _reader(process.stderr)]
         for process in processes:
-            left = max(0.1, timeout - (time.perf_counter() - started))
-            outputs.append(process.communicate(timeout=left))
-    except subprocess.TimeoutExpired:
-        for process in processes:
-            _kill_group(process)
-        outputs = [p.communicate() for p in processes]
-        text = "\n".join(o + e for o, e in outputs)
-        raise TimeoutError(f"the launch did not finish within {timeout} s; output:\n"
-                           f"{text[-3000:]}") from None
+            left = timeout - (time.perf_counter() - started)
+            try:
+                process.wait(timeout=max(0.01, left))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                break
     finally:
-        for process in processes:
-            _kill_group(process)
+        if timed_out or any(p.poll() is None for p in processes):
+            _stop(processes, out, grace)
+        for thread, _ in readers:
+            thread.join(timeout=grace)
+    texts = ["".join(chunks) for _, chunks in readers]
+    stdout, stderr = "".join(texts[0::2]), "".join(texts[1::2])
+    if timed_out:
+        raise TimeoutError(f"the launch did not finish within {timeout} s; output:\n"
+                           f"{(stdout + stderr)[-3000:]}")
     seconds = time.perf_counter() - started
-    stdout = "".join(o for o, _ in outputs)
-    stderr = "".join(e for _, e in outputs)
     returncode = next((p.returncode for p in processes if p.returncode), 0)
     if returncode:
         raise _failure(out, stdout + stderr, returncode)
@@ -548,13 +600,95 @@ def run_command(commands: Sequence[Sequence[str]], out: Path, *, timeout: float 
     return Run([list(c) for c in commands], out, returncode, stdout, stderr, seconds, ranks)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """Kill a launch's whole process group (the agent and its ranks) if it still runs."""
-    if process.poll() is None:
+def _reader(stream) -> tuple[threading.Thread, list[str]]:
+    """A daemon thread that reads ``stream`` to its end into a list of chunks."""
+    chunks: list[str] = []
+
+    def read() -> None:
         try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            for chunk in iter(lambda: stream.read(8192), ""):
+                chunks.append(chunk)
+        except (OSError, ValueError):
             pass
+        finally:
+            stream.close()
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread, chunks
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux ``/proc/<pid>/task/*/children``; none elsewhere)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                children = {int(c) for c in (task / "children").read_text().split()}
+            except (OSError, ValueError):
+                continue
+            todo += sorted(children - found)
+            found |= children
+    return found
+
+
+def rank_pids(out: str | Path) -> list[int]:
+    """The pids the ranks of a launch into ``out`` wrote at their start (``pids/``)."""
+    pids = []
+    for path in sorted(Path(out).glob("pids/rank*.pid")):
+        try:
+            pids.append(int(path.read_text()))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def _is_rank_of(pid: int, out: Path) -> bool:
+    """Whether ``pid`` is still a process started with ``--out out`` (not a reused pid)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return sys.platform != "linux"  # no /proc to ask: trust the pid file
+    return str(out).encode() in argv
+
+
+def _stop(processes: Sequence[subprocess.Popen], out: Path, grace: float) -> None:
+    """End the launchers and all their ranks: SIGTERM, ``grace`` seconds, SIGKILL."""
+    ranks: set[int] = set()
+    for process in processes:
+        ranks |= _descendants(process.pid)           # before they are orphaned
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)      # torchrun forwards it to its ranks
+    deadline = time.perf_counter() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.01, deadline - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            pass
+    for process in processes:
+        ranks |= _descendants(process.pid)
+    ranks |= {pid for pid in rank_pids(out) if _is_rank_of(pid, out)}
+    for process in processes:
+        _kill(process.pid)
+    for pid in sorted(ranks):
+        _kill(pid)
+    for process in processes:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL a process, and the process group it leads if it leads one (a launcher, and
+    every rank, run in sessions of their own); never a group it merely belongs to."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _failure(out: Path, output: str, returncode: int) -> Exception:
@@ -571,14 +705,21 @@ def launch(nproc_per_node: int = 2, *, out: str | Path | None = None, timeout: f
            threads: int = 1, **options: object) -> Run:
     """Run this script on ``nproc_per_node`` ranks of this machine, on the loopback address
     and a free port, and return the :class:`Run`; ``options`` are the script's (``steps=20``,
-    ``dtype="float64"``, ``fail_rank=1``, ...). ``out`` defaults to a new temporary directory.
+    ``dtype="float64"``, ``fail_rank=1``, ...). Without ``out`` the ranks write to a new
+    temporary directory that is removed before this returns (``Run.ranks`` keeps their
+    records; pass ``out`` to keep their files).
 
     Raises :class:`RankFailedError` when a rank fails, ``TimeoutError`` after ``timeout``
     seconds."""
-    out = Path(tempfile.mkdtemp(prefix="ddp-")) if out is None else Path(out)
-    argv = script_args(out=str(out), **options)
-    command = torchrun_command(argv, nproc_per_node=nproc_per_node, port=free_port())
-    return run_command([command], out, timeout=timeout, env=rank_environment(threads))
+    temporary = out is None
+    out = Path(tempfile.mkdtemp(prefix="ddp-")) if temporary else Path(out)
+    try:
+        argv = script_args(out=str(out), **options)
+        command = torchrun_command(argv, nproc_per_node=nproc_per_node, port=free_port())
+        return run_command([command], out, timeout=timeout, env=rank_environment(threads))
+    finally:
+        if temporary:
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def load_tensors(path: str | Path) -> dict:

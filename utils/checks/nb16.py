@@ -119,6 +119,9 @@ def check_node_command(command: object, *, nnodes: int = 2, nproc_per_node: int 
         wrong.append(f"--nnodes={nnodes} (the number of machines), not {args.nnodes}")
     if str(args.nproc_per_node) != str(nproc_per_node):
         wrong.append(f"--nproc-per-node={nproc_per_node}, not {args.nproc_per_node}")
+    if args.standalone:
+        wrong.append("no --standalone (it starts a rendezvous on this machine alone and "
+                     "ignores --rdzv-endpoint)")
     if args.rdzv_backend != "c10d":
         wrong.append(f"--rdzv-backend=c10d, not {args.rdzv_backend!r}")
     if args.rdzv_endpoint != endpoint:
