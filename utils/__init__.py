@@ -24,6 +24,7 @@ One module per concern, each small enough to read:
                      ``LinearChainCRF`` with brute-force references, boundary F1 (12)
 - ``dates``          date normalisation data in many formats, English and Chinese (13)
 - ``seq2seq``        encoder-decoder with Luong attention, greedy and beam search (13)
+- ``speed``          loop variants of the LSTM, the backward pass written out, benchmarks (14)
 - ``deploy``         inference wrapper, torch.export and ONNX export, streaming, int8 (15)
 - ``distributed``    the DDP training script run by torchrun, and its launcher (16)
 - ``viz``            plots and the drawn LSTM cell
