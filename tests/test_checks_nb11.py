@@ -1,6 +1,7 @@
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from utils.checks.nb11 import (
     check_ceiling,
@@ -17,13 +18,33 @@ PADDED = torch.tensor([[5, 9, 2, 0, 0], [7, 3, 8, 4, 6], [4, 0, 0, 0, 0]])
 def test_lengths():
     right = torch.tensor([3, 5, 1])
     assert check_lengths(right, PADDED) and check_lengths((PADDED != 0).sum(1), PADDED)
-    assert "int64" in repr(check_lengths(right.int(), PADDED))
-    assert "int64" in repr(check_lengths(right.float(), PADDED))
-    assert "tensor" in repr(check_lengths([3, 5, 1], PADDED))
+    for accepted in (right.int(), right.to(torch.uint8), [3, 5, 1], (3, 5, 1)):
+        assert check_lengths(accepted, PADDED), accepted        # pack_padded_sequence takes them
+    assert "integers" in repr(check_lengths(right.float(), PADDED))
+    assert "ints" in repr(check_lengths([3.0, 5.0, 1.0], PADDED))
+    assert not check_lengths(torch.tensor([True, True, True]), PADDED)
+    assert "1-D" in repr(check_lengths(right.unsqueeze(0), PADDED))
+    assert not check_lengths([3, 5, 2], PADDED)
     assert "padded length" in repr(check_lengths(torch.tensor([5, 5, 5]), PADDED))
     assert not check_lengths(torch.tensor([3, 5]), PADDED)
     assert not check_lengths(torch.tensor([4, 5, 2]), PADDED)
     assert not check_lengths(None, PADDED)
+
+
+def test_the_accepted_forms_are_what_packing_accepts():
+    x = torch.randn(3, 5, 2)
+    reference = pack_padded_sequence(x, torch.tensor([3, 5, 1]), batch_first=True,
+                                     enforce_sorted=False)
+    for form in (torch.tensor([3, 5, 1], dtype=torch.int32),
+                 torch.tensor([3, 5, 1], dtype=torch.uint8), [3, 5, 1]):
+        assert check_lengths(form, PADDED)
+        packed = pack_padded_sequence(x, form, batch_first=True, enforce_sorted=False)
+        assert torch.equal(packed.data, reference.data)
+        assert torch.equal(packed.batch_sizes, reference.batch_sizes)
+    truncated = pack_padded_sequence(x, torch.tensor([3.9, 5.0, 1.0]), batch_first=True,
+                                     enforce_sorted=False)
+    assert torch.equal(truncated.batch_sizes, reference.batch_sizes)   # 3.9 read as 3
+    assert not check_lengths(torch.tensor([3.9, 5.0, 1.0]), PADDED)
 
 
 def test_index_loss():

@@ -7,6 +7,7 @@ from torch import nn
 from utils.classifier import (
     SequenceClassifier,
     balanced_class_weights,
+    bootstrap_difference,
     encode_items,
     predict_logits,
     scores,
@@ -112,6 +113,7 @@ def test_scores():
     (lambda ids, n: (ids, torch.where(n == 2, 0, n)), ValueError, "sequence 1 is empty"),
     (lambda ids, n: (ids, n + 1), ValueError, r"lengths\[\d\] = 9 is longer than .* 8 steps"),
     (lambda ids, n: (ids + 100, n), ValueError, r"every id must be in \[0, \d+\]"),
+    (lambda ids, n: (ids[:0], n[:0]), ValueError, "the batch is empty"),
 ])
 def test_bad_batches_are_refused(make, error, match):
     ids, lengths = batch()
@@ -138,6 +140,41 @@ def test_bad_training_input_is_refused():
         encode_items(["Li", "!!"], [0, 1], lambda t: VOCAB.encode(t.strip("!")))
     with pytest.raises(ValueError, match="one label per text"):
         encode_items(NAMES, LABELS[:3], VOCAB.encode)
+
+
+def test_weight_dtype_is_cast_and_bad_weights_and_norms_are_refused():
+    pairs = encode_items(NAMES, LABELS, VOCAB.encode)
+    weight = balanced_class_weights([1, 2, 1, 2, 1, 1])
+    as_float32 = train_classifier(model(), pairs, pairs, epochs=2, batch_size=4,
+                                  weight=weight, progress=False)
+    as_float64 = train_classifier(model(), pairs, pairs, epochs=2, batch_size=4,
+                                  weight=weight.double(), progress=False)
+    assert as_float64.train_loss == pytest.approx(as_float32.train_loss, rel=1e-6)
+    for bad in (torch.tensor([1.0, 1, 1, 1, 1, float("inf")]), -torch.ones(6)):
+        with pytest.raises(ValueError, match="finite positive weight"):
+            train_classifier(model(), pairs, weight=bad, epochs=1, progress=False)
+    for max_norm in (0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match="max_norm must be None"):
+            train_classifier(model(), pairs, max_norm=max_norm, epochs=1, progress=False)
+    train_classifier(model(), pairs, max_norm=None, epochs=1, progress=False)
+
+
+def test_bootstrap_difference():
+    targets = [0, 0, 0, 1, 1, 2, 2, 2, 1, 0] * 20
+    a = [0, 0, 1, 1, 1, 2, 2, 0, 1, 0] * 20
+    b = [0, 0, 0, 0, 1, 2, 1, 1, 1, 2] * 20
+    result = bootstrap_difference(targets, a, b, 3, draws=500)
+    score_a, score_b = scores(targets, a, 3), scores(targets, b, 3)
+    for key, (difference, se) in result.items():
+        assert difference == pytest.approx(score_a[key] - score_b[key])
+        assert 0 < se < 0.2
+    same = bootstrap_difference(targets, a, a, 3, draws=50)
+    assert all(v == (0.0, 0.0) for v in same.values())
+    assert bootstrap_difference(targets, a, b, 3, draws=500) == result       # seeded
+    with pytest.raises(ValueError, match="same non-zero length"):
+        bootstrap_difference(targets, a[:5], b, 3)
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        bootstrap_difference(targets, [3] * len(a), b, 3)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -10,9 +10,14 @@
   epoch with the best validation loss restored at the end.
 - :func:`predict_logits`, :func:`scores`, :func:`balanced_class_weights` - predictions in the
   items' order; accuracy, macro-F1 and balanced accuracy (scikit-learn's definitions).
+- :func:`bootstrap_difference` - how far two models' scores on the same items differ, with a
+  bootstrap standard error (the same redrawn items for both models).
 
-A model that reads padding, a label outside the classes, or lengths in a form packing cannot
-use is refused with a message naming what was expected and what came.
+A model that reads padding, a label outside the classes, an empty batch, or lengths in another
+form than the CPU int64 tensor that :func:`utils.sequences.collate_fn` returns is refused with
+a message naming what was expected and what came. (``pack_padded_sequence`` itself accepts
+any integer lengths, a list too, and casts them to int64; what it cannot take is a tensor of
+lengths on a GPU. The model asks for the one form, so a float length is never truncated.)
 """
 
 from __future__ import annotations
@@ -33,15 +38,17 @@ from .sequences import collate_fn, masked_mean, run_packed, top_layer_summary
 from .training import check_int
 
 __all__ = ["SUMMARIES", "SequenceClassifier", "check_batch", "encode_items", "ClassifierHistory",
-           "train_classifier", "predict_logits", "scores", "balanced_class_weights"]
+           "train_classifier", "predict_logits", "scores", "balanced_class_weights",
+           "bootstrap_difference"]
 
 SUMMARIES = ("last", "mean")
 
 
 def check_batch(ids: object, lengths: object, vocab_size: int | None = None) -> None:
     """Refuse a padded batch that packing would misread: ``ids`` must be a ``(B, T)`` integer
-    tensor (ids below ``vocab_size``), ``lengths`` a 1-D CPU ``int64`` tensor of ``B`` lengths,
-    each in ``[1, T]``."""
+    tensor with ``B >= 1`` (ids below ``vocab_size``), ``lengths`` a 1-D CPU ``int64`` tensor
+    of ``B`` lengths, each in ``[1, T]``. (Packing would also take int32 or a list, and would
+    silently truncate float lengths; this check asks for the one form ``collate_fn`` gives.)"""
     if not isinstance(ids, torch.Tensor):
         raise TypeError(f"ids must be a (batch, seq_len) tensor of token ids, "
                         f"got {type(ids).__name__}")
@@ -50,6 +57,9 @@ def check_batch(ids: object, lengths: object, vocab_size: int | None = None) -> 
     if ids.dim() != 2 or ids.shape[1] == 0:
         raise ValueError(f"ids must be 2-D (batch, seq_len) with seq_len >= 1, "
                          f"got shape {tuple(ids.shape)}")
+    if ids.shape[0] == 0:
+        raise ValueError(f"the batch is empty (ids of shape {tuple(ids.shape)}): give at least "
+                         "one sequence")
     if vocab_size is not None and ids.numel() and not 0 <= int(ids.min()) <= int(ids.max()) \
             < vocab_size:
         raise ValueError(f"every id must be in [0, {vocab_size - 1}] (the vocabulary), got "
@@ -58,7 +68,8 @@ def check_batch(ids: object, lengths: object, vocab_size: int | None = None) -> 
         raise TypeError(f"lengths must be a 1-D CPU int64 tensor (what pad_batch and "
                         f"collate_fn return), got {type(lengths).__name__}")
     if lengths.dtype != torch.int64:
-        raise TypeError(f"lengths must be a CPU int64 tensor, got dtype {lengths.dtype}")
+        raise TypeError(f"lengths must be a CPU int64 tensor (what pad_batch and collate_fn "
+                        f"return; this model takes no other form), got dtype {lengths.dtype}")
     if lengths.device.type != "cpu":
         raise ValueError(f"lengths must be on the CPU (pack_padded_sequence requires it), "
                          f"got device {lengths.device}")
@@ -248,6 +259,51 @@ def balanced_class_weights(counts: Sequence[int]) -> torch.Tensor:
     return counts_t.sum() / (len(counts) * counts_t)
 
 
+def bootstrap_difference(targets: Sequence[int] | torch.Tensor,
+                         predictions_a: Sequence[int] | torch.Tensor,
+                         predictions_b: Sequence[int] | torch.Tensor, num_classes: int,
+                         draws: int = 1000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """``{score: (a minus b, its standard error)}`` for ``"accuracy"``, ``"macro_f1"`` and
+    ``"balanced_accuracy"`` (as :func:`scores` defines them) of two models' predictions on the
+    same items. The standard error is the bootstrap's: the items are redrawn with replacement
+    ``draws`` times (seeded), each draw scores *both* models on the same items, and the
+    standard deviation of the ``draws`` differences is the error of the difference."""
+    num_classes = check_int("num_classes", num_classes, 2)
+    draws = check_int("draws", draws, 2)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    y, pa, pb = (torch.as_tensor(np.asarray(v.tolist() if isinstance(v, torch.Tensor) else v))
+                 for v in (targets, predictions_a, predictions_b))
+    if not (y.shape == pa.shape == pb.shape) or y.dim() != 1 or len(y) == 0:
+        raise ValueError(f"targets and both predictions must be 1-D of the same non-zero "
+                         f"length, got shapes {tuple(y.shape)}, {tuple(pa.shape)}, "
+                         f"{tuple(pb.shape)}")
+    for name, values in (("targets", y), ("predictions_a", pa), ("predictions_b", pb)):
+        if values.is_floating_point() or values.dtype == torch.bool or values.min() < 0 \
+                or values.max() >= num_classes:
+            raise ValueError(f"{name} must be class indices in [0, {num_classes - 1}], got "
+                             f"dtype {values.dtype}, values {values.min()}..{values.max()}")
+    n = len(y)
+    idx = torch.randint(n, (draws, n), generator=torch.Generator().manual_seed(seed))
+    weight = torch.cat([torch.ones(1, n, dtype=torch.float64),     # row 0: the items as they are
+                        torch.zeros(draws, n, dtype=torch.float64).scatter_add_(
+                            1, idx, torch.ones(draws, n, dtype=torch.float64))])
+    true = weight @ nn.functional.one_hot(y, num_classes).double()        # (1 + draws, C)
+    score = []
+    for p in (pa, pb):
+        hit = weight * (p == y).double()
+        tp = hit @ nn.functional.one_hot(y, num_classes).double()
+        pred = weight @ nn.functional.one_hot(p, num_classes).double()
+        f1 = torch.where(true + pred > 0, 2 * tp / (true + pred).clamp(min=1e-12), 0.0)
+        recall = torch.where(true > 0, tp / true.clamp(min=1e-12), 0.0)
+        score.append(torch.stack([hit.sum(1) / n, f1.mean(1),
+                                  recall.sum(1) / (true > 0).sum(1)], dim=1))
+    difference = score[0] - score[1]
+    spread = difference[1:].std(dim=0)
+    return {key: (difference[0, k].item(), spread[k].item())
+            for k, key in enumerate(("accuracy", "macro_f1", "balanced_accuracy"))}
+
+
 @dataclass
 class ClassifierHistory:
     """Per epoch: the mean training loss (as trained: weighted if ``weight`` was given), and
@@ -278,7 +334,8 @@ def train_classifier(model: nn.Module, train_pairs: Sequence, val_pairs: Sequenc
     come from a ``DataLoader`` with :func:`utils.sequences.collate_fn` (padded with
     ``pad_id``), shuffled by a generator seeded with ``seed``, or, with ``balanced=True``,
     drawn with replacement so that every class is equally likely (``WeightedRandomSampler``).
-    ``weight`` (one positive number per class) weights the loss instead. After each epoch the
+    ``weight`` (one positive number per class, cast to the model's dtype) weights the loss
+    instead; ``max_norm`` (``None`` or > 0) clips the gradient norm. After each epoch the
     validation loss (unweighted) and accuracy are measured; with ``restore_best`` the weights
     of the epoch with the lowest validation loss are put back at the end."""
     classes = _num_classes(model)
@@ -290,9 +347,19 @@ def train_classifier(model: nn.Module, train_pairs: Sequence, val_pairs: Sequenc
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if weight is not None:
         if not isinstance(weight, torch.Tensor) or weight.shape != (classes,) \
-                or not weight.is_floating_point() or not (weight > 0).all():
+                or not weight.is_floating_point() or not (weight > 0).all() \
+                or not torch.isfinite(weight).all():
             raise ValueError(f"weight must be a float tensor of shape ({classes},) with one "
-                             f"positive weight per class, got {weight!r}")
+                             f"finite positive weight per class, got {weight!r}")
+        dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()),
+                     torch.get_default_dtype())
+        weight = weight.detach().to(dtype)      # cross_entropy wants the logits' dtype
+    if max_norm is not None and (isinstance(max_norm, bool)
+                                 or not isinstance(max_norm, numbers.Real)
+                                 or not 0 < max_norm < math.inf):
+        raise ValueError(f"max_norm must be None (no clipping) or a finite number > 0, got "
+                         f"{max_norm!r}: 0 would stop learning and a negative norm would flip "
+                         "the gradients")
     if not isinstance(balanced, bool):
         raise TypeError(f"balanced must be a bool, got {type(balanced).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from functools import lru_cache
 
 import torch
@@ -17,30 +18,42 @@ __all__ = ["check_lengths", "check_index_loss", "check_ceiling", "check_majority
 
 def check_lengths(answer: object, padded: torch.Tensor, pad_id: int = 0) -> Verdict:
     """Exercise 11.1: the lengths of the right-padded id batch ``padded`` (``pad_id`` fills
-    the steps after each sequence), in the form ``pack_padded_sequence`` needs."""
+    the steps after each sequence), in a form ``pack_padded_sequence`` accepts: a 1-D
+    integer tensor on the CPU (any integer dtype: packing casts it to int64) or a list of
+    ints (packing turns it into a CPU int64 tensor)."""
     expected = (padded != pad_id).sum(dim=1)
     if isinstance(answer, (list, tuple)):
-        return feedback(False, "", "a list of lengths is not enough here: give a tensor, "
-                        "torch.tensor(..., dtype=torch.int64), on the CPU.")
-    if not isinstance(answer, torch.Tensor):
-        return feedback(False, "", f"give a 1-D tensor of lengths, got {type(answer).__name__}.")
-    if answer.dtype != torch.int64:
-        return feedback(False, "", f"the lengths must be int64 (torch.long), got {answer.dtype}: "
-                        "packing refuses other dtypes.")
-    if answer.device.type != "cpu":
-        return feedback(False, "", "the lengths must stay on the CPU, even when the batch is on "
-                        "a GPU.")
-    if answer.shape != expected.shape:
-        return feedback(False, "", f"one length per sequence: shape {tuple(expected.shape)}, "
-                        f"got {tuple(answer.shape)}.")
-    if torch.equal(answer, torch.full_like(expected, padded.shape[1])):
+        if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in answer):
+            return feedback(False, "", "give the lengths as ints: each is a count of steps.")
+        values = list(answer)
+    elif isinstance(answer, torch.Tensor):
+        if answer.is_floating_point() or answer.is_complex() or answer.dtype == torch.bool:
+            return feedback(False, "", f"lengths count steps, so give integers, got dtype "
+                            f"{answer.dtype}: packing casts a float tensor to int64 without a "
+                            "word, so a length of 4.9 would silently become 4.")
+        if answer.device.type != "cpu":
+            return feedback(False, "", "packing refuses lengths on a GPU (\"'lengths' argument "
+                            "should be a 1D CPU int64 tensor\"): keep them on the CPU, even "
+                            "when the batch is on a GPU.")
+        if answer.dim() != 1:
+            return feedback(False, "", f"one length per sequence: a 1-D tensor of shape "
+                            f"{tuple(expected.shape)}, got shape {tuple(answer.shape)}.")
+        values = answer.tolist()
+    else:
+        return feedback(False, "", f"give a 1-D tensor (or a list) of lengths, got "
+                        f"{type(answer).__name__}.")
+    if len(values) != len(expected):
+        return feedback(False, "", f"one length per sequence: {len(expected)} of them, got "
+                        f"{len(values)}.")
+    if values == [padded.shape[1]] * len(expected):
         return feedback(False, "", "that is the padded length of every row; count only the "
                         f"ids that are not the padding id {pad_id}.")
-    return feedback(torch.equal(answer, expected),
-                    f"{expected.tolist()}: the number of real ids in each row, as a CPU int64 "
-                    "tensor, e.g. (padded != 0).sum(dim=1).",
-                    f"{answer.tolist()} is not it: count the ids that are not {pad_id} in each "
-                    "row.")
+    return feedback(values == expected.tolist(),
+                    f"{expected.tolist()}: the number of real ids in each row. Packing takes "
+                    "any integer lengths (a list too) and casts them to a CPU int64 tensor; "
+                    "that tensor, (padded != 0).sum(dim=1), is what collate_fn returns and "
+                    "what SequenceClassifier asks for.",
+                    f"{values} is not it: count the ids that are not {pad_id} in each row.")
 
 
 def check_index_loss(answer: object, logits: torch.Tensor, one_hot: torch.Tensor) -> Verdict:
