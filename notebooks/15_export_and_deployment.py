@@ -31,8 +31,8 @@
 #   `nn.LSTM`'s time dimension needs a while-loop decomposition, saved and reloaded
 #   (`torch.export.save`/`load`), equal to eager on shapes it was not traced with;
 # - **KP 15.3** ONNX export with `torch.onnx.export(..., dynamo=True)`, dynamic axes and
-#   `h0`/`c0` as inputs, and onnxruntime giving eager's outputs to 1e-5 at several batch sizes
-#   and lengths;
+#   `h0`/`c0` as inputs, and onnxruntime giving eager's outputs to float32 rounding at several
+#   batch sizes and lengths;
 # - **KP 15.4** latency measured with `torch.utils.benchmark`: eager, the exported program and
 #   onnxruntime, one step and a batch;
 # - **KP 15.5** streaming: a one-step model `(x_t, h, c) -> (y_t, h, c)`, exported, equal to
@@ -44,7 +44,7 @@
 #   onnxruntime session say about a wrong rank, feature size or dtype, what slips through, and
 #   a validating wrapper that refuses it all.
 #
-# **Run time:** about 35 s on a 2-core laptop-class CPU (a short training run, four exports
+# **Run time:** about 30 s on a 2-core laptop-class CPU (a short training run, four exports
 # and the benchmarks); the last cell prints the measured time and peak memory of the run whose
 # outputs you see.
 
@@ -199,6 +199,8 @@ dynamic_shapes = {"ids": {0: batch, 1: time_steps}, "h0": {1: batch}, "c0": {1: 
 example = (torch.randint(0, V, (2, 7)), *served.initial_state(2))
 message = error_of(lambda: torch.export.export(served, example, dynamic_shapes=dynamic_shapes))
 print("\n".join(message.splitlines()[:2]))
+assert message.startswith("UserError: Constraints violated (time)")
+assert "specialized it to be a constant (7)" in message
 
 # %% [markdown]
 # Refused: to learn the shapes of the LSTM's outputs, `torch.export` runs the decomposition of
@@ -276,16 +278,37 @@ with dynamic_lstm_export():
                                      output_names=["logits", "h_n", "c_n"], verbose=False)
 onnx_program.save(str(onnx_path))
 onnx_seconds = time.perf_counter() - started
-onnx_ops = collections.Counter(node.op_type for node in onnx_program.model_proto.graph.node)
+onnx_model = onnx.load(onnx_path)                  # the file onnxruntime will read
+onnx_ops = collections.Counter(node.op_type for node in onnx_model.graph.node)
 print(f"exported in {onnx_seconds:.1f} s, {os.path.getsize(onnx_path):,} bytes; "
       f"ONNX operators: {dict(onnx_ops)}")
 
 # %% [markdown]
-# One ONNX `LSTM` node does the recurrence. Eight of the `Slice` nodes and two of the `Concat`
-# nodes cut the weight matrices into their gate blocks and put them back in ONNX's order
-# (PyTorch stacks the gates i, f, g, o; ONNX wants i, o, f, c); the others pick the state's
-# layer and reshape the output. The session lists what it expects; `batch` and `time` are
-# names, not numbers:
+# One ONNX `LSTM` node does the recurrence. Eight `Slice` nodes cut `lstm.weight_ih_l0` and
+# `lstm.weight_hh_l0` (stored in the file as initializers, in PyTorch's layout) into their four
+# gate blocks, and two `Concat` nodes put the blocks back in ONNX's order: PyTorch stacks the
+# gates i, f, g, o; ONNX's `LSTM` operator, by its specification, expects i, o, f, c. The cell
+# finds those nodes by walking the graph and reads the order off the slices' first rows; the
+# other six `Slice` nodes and the third `Concat` pick the state's layer and build the output's
+# shape.
+
+# %%
+initializers = {init.name: onnx.numpy_helper.to_array(init) for init in onnx_model.graph.initializer}
+weight_slices = {node.output[0]: node for node in onnx_model.graph.node           # Slice(weight, ...)
+                 if node.op_type == "Slice" and node.input[0].startswith("lstm.weight_")}
+weight_concats = [node for node in onnx_model.graph.node
+                  if node.op_type == "Concat" and all(i in weight_slices for i in node.input)]
+H = served.hidden_size
+gate_orders = [[int(initializers[weight_slices[i].input[1]].item()) // H for i in node.input]
+               for node in weight_concats]                       # block index of each piece
+assert onnx_ops["LSTM"] == 1
+assert len(weight_slices) == 8 and len(weight_concats) == 2
+assert gate_orders == [[0, 3, 1, 2]] * 2      # PyTorch's blocks i=0, f=1, g=2, o=3 as i, o, f, g
+print(f"{len(weight_slices)} Slice nodes cut the weights; the Concats take PyTorch's gate blocks "
+      f"in the order {gate_orders}")
+
+# %% [markdown]
+# The session lists what it expects; `batch` and `time` are names, not numbers:
 
 # %%
 session = ort_session(onnx_path)       # utils.deploy: on the CPU, one thread
@@ -368,9 +391,9 @@ print(f"onnxruntime's speed-up over eager: {step_gain:.1f}x at one step, {batch_
 # fixed cost of a call decides. `nn.LSTM`'s is large on this CPU (notebook 10 measured
 # `nn.LSTMCell` faster for one step); onnxruntime runs its whole graph from C++ and is more
 # than twice as fast as eager. On the batch both spend their time in matrix products and the
-# lead is gone: onnxruntime is not even 1.5 times faster there (the printed ratio moves from run
-# to run on a shared machine, and onnxruntime's batch time more than eager's). The exported
-# program runs the same kernels as eager, from Python too: it is a format for shipping a graph
+# lead is gone: in the run shown onnxruntime is slower than eager there (a ratio below 1),
+# and the check asks for less than 1.2x, which a real lead on the batch would fail (the
+# printed ratio moves from run to run on a shared machine). The exported program runs the same kernels as eager, from Python too: it is a format for shipping a graph
 # (and the way in to compilers such as AOTInductor and ExecuTorch), not a speed-up by itself,
 # and at neither size is it 1.5 times faster than eager. The bounds leave room for a noisy
 # machine; the ratios are printed.
@@ -378,7 +401,7 @@ print(f"onnxruntime's speed-up over eager: {step_gain:.1f}x at one step, {batch_
 # %%
 # KP 15.4
 assert step_gain > 2, step_gain                           # onnxruntime: more than 2x at one step
-assert batch_ratio < 1.5, batch_ratio                     # the batch: the lead is gone
+assert batch_ratio < 1.2, batch_ratio                     # the batch: the lead is gone
 for row in latency.values():                              # torch.export: no speed-up
     assert row["torch.export (.pt2)"] / row["eager PyTorch"] > 1 / 1.5
 
@@ -506,19 +529,21 @@ print(f"nn.LSTM holds {lstm_share:.1%} of the model's parameters; it is an nn.Li
 # legacy, and measure.
 #
 # The measurement: saved size (`torch.save` of the `state_dict`), latency at the two sizes, and
-# the loss on the whole held-out validation text, for the float32 model and its int8 copy.
+# the loss on the whole held-out validation text, for the float32 model and its int8 copy. The
+# four timings (two models, two sizes) take turns in one measurement, so that a slow spell of
+# the machine hits all of them alike and the ratios below compare like with like.
 
 # %%
 served_int8 = InferenceLSTM(model_int8)
 quant_table = {"float32": {"bytes": saved_bytes(model), "nats": val_nats},
                "int8": {"bytes": saved_bytes(model_int8), "nats": nats_per_char(model_int8, val_ids)}}
-for label, shape in SIZES.items():
-    ids, h0, c0 = random_inputs(*shape)
-    times = median_ms({"float32": "with torch.inference_mode(): served(ids, h0, c0)",
-                       "int8": "with torch.inference_mode(): served_int8(ids, h0, c0)"},
-                      served=served, served_int8=served_int8, ids=ids, h0=h0, c0=c0)
-    for name, ms in times.items():
-        quant_table[name][label] = ms
+step_in, batch_in = random_inputs(*SIZES["one step (1 x 1)"]), random_inputs(*SIZES["a batch (32 x 100)"])
+times = median_ms({(name, label): f"with torch.inference_mode(): {module}(*{inputs})"   # one call:
+                   for name, module in (("float32", "served"), ("int8", "served_int8"))  # all four
+                   for label, inputs in zip(SIZES, ("step_in", "batch_in"), strict=True)},  # interleaved
+                  served=served, served_int8=served_int8, step_in=step_in, batch_in=batch_in)
+for (name, label), ms in times.items():
+    quant_table[name][label] = ms
 print(f"{'':<9}{'saved bytes':>13}{'ms, one step':>14}{'ms, 32 x 100':>14}{'held-out nats/char':>20}")
 for name, row in quant_table.items():
     print(f"{name:<9}{row['bytes']:>13,}{row['one step (1 x 1)']:>14.3f}"
@@ -535,7 +560,7 @@ print(f"int8: {shrink:.2f}x smaller, {loss_cost:+.4f} nats per character, "
 
 # %% [markdown]
 # The file is more than 3.5 times smaller (not 4: the embedding stays float32, and biases and
-# scales are stored beside the integers), and the held-out loss moves by less than 0.01 nats
+# scales are stored beside the integers; the check adds those up), and the held-out loss moves by less than 0.01 nats
 # per character. The speed gain depends on the size: at one step int8 takes less than half the
 # float time (the quantised LSTM's call is cheaper, as onnxruntime's was), on the batch the gain
 # is smaller, where arithmetic dominates. The int8 model also stays in eager PyTorch: it does
@@ -549,6 +574,9 @@ assert "will be removed in 2.10" in str(deprecation.message) and "torchao" in st
 assert any("are deprecated and will be removed" in message for message in others)
 assert torch.__version__ >= "2.13"                     # past the announced removal, still here
 assert shrink > 3.5                                    # more than 3.5x smaller
+int8_weights = sum(model.get_parameter(n).numel() for n in ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight"))
+float32_rest = 4 * (sum(p.numel() for p in model.parameters()) - int8_weights)   # embedding, biases
+assert 0 < q8["bytes"] - (int8_weights + float32_rest) < 0.02 * q8["bytes"]      # + scales, headers
 assert abs(loss_cost) < 0.01                           # the held-out loss: within 0.01 nats
 assert step_time < 0.5, step_time                      # more than twice as fast at one step
 assert step_time < batch_time, (step_time, batch_time)  # a smaller gain on the batch
@@ -611,6 +639,8 @@ silent = reloaded(*BAD["ids of rank 3, (3, 20, 1)"])            # no error raise
 with torch.inference_mode():
     right = served(*good)
 assert silent[0].shape == right[0].shape and not torch.allclose(silent[0], right[0])  # ... wrong
+eager_rank3 = error_of(lambda: served(*BAD["ids of rank 3, (3, 20, 1)"]))      # eager refuses it
+assert eager_rank3.startswith("ValueError: LSTM: Expected input to be 2D or 3D, got 4D")
 assert "Invalid rank for input: ids Got: 3 Expected: 2" in said["ids of rank 3, (3, 20, 1)"]["onnxruntime"]
 assert "index: 2 Got: 128 Expected: 256" in said["state of hidden size 128"]["onnxruntime"]
 assert "Actual: (tensor(float)) , expected: (tensor(int64))" in said["float32 ids"]["onnxruntime"]
@@ -652,6 +682,8 @@ with contextlib.redirect_stderr(io.StringIO()):        # export also prints its 
     message = error_of(lambda: torch.export.export(model, (example[0],)))
 print("\n".join(line for line in message.splitlines()
                 if "data-dependent expression" in line or "Caused by" in line))
+assert message.startswith("GuardOnDataDependentSymNode: Could not guard on data-dependent")
+assert "_check_ids" in message
 
 # %% [markdown]
 # That is why `InferenceLSTM.forward` does no checking and the checks live at the boundary
@@ -665,6 +697,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     message = error_of(lambda: torch.export.export(served_int8, example))
 print(message)
+assert message.startswith("AttributeError") and "CellParamsBase" in message
 
 # %% [markdown]
 # **Feeding onnxruntime a tensor that needs a gradient.** A state that came out of the
@@ -687,12 +720,14 @@ assert message.startswith("RuntimeError: Can't call numpy() on Tensor that requi
 
 # %%
 empty = torch.zeros(3, 0, dtype=torch.long)
-print("eager:      ", error_of(lambda: served(empty, good[1], good[2])))
+eager_empty = error_of(lambda: served(empty, good[1], good[2]))
+print("eager:      ", eager_empty)
 logits_0, h_0, _ = session.run(None, {"ids": empty.numpy(), "h0": good[1].numpy(),
                                       "c0": good[2].numpy()})
 print(f"onnxruntime: no error, logits {logits_0.shape}; h_n equal to h0: "
       f"{np.array_equal(h_0, good[1].numpy())}, all zeros: {not h_0.any()}")
 print("Guarded:    ", error_of(lambda: guarded_onnx(empty, good[1], good[2])))
+assert eager_empty == "RuntimeError: Expected sequence length to be larger than 0 in RNN"
 assert logits_0.shape == (3, 0, V) and not np.array_equal(h_0, good[1].numpy())
 
 # %% [markdown]
@@ -768,7 +803,9 @@ nb15.check_streamed_state(answer_3, served, exercise_ids)
 #   size that must agree); for `nn.LSTM`'s time dimension it needs the while-loop
 #   decomposition. Saved and reloaded, it computes eager's numbers on shapes it never saw.
 # - `torch.onnx.export(..., dynamo=True)` gives an ONNX graph with one `LSTM` node and
-#   `h0`/`c0` as inputs; onnxruntime matches eager to float32 rounding (1e-5 here), and wins
+#   `h0`/`c0` as inputs; onnxruntime matches eager to float32 rounding (within
+#   `1e-5 + 1e-5 |eager|` element by element, as in section 3; a thin margin, since the largest
+#   absolute differences printed there are of the order of 1e-5 themselves), and wins
 #   where the fixed cost of a call dominates: one step, one stream.
 # - A one-step model, exported, streams: carry `(h, c)` from call to call and it equals the
 #   whole sequence at once.

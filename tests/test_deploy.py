@@ -215,6 +215,24 @@ def test_plain_export_fixes_the_time_and_the_patch_keeps_it_dynamic(served):
                                                           strict=True))
 
 
+def test_the_dispatch_cache_clear_is_what_lets_the_patch_win(served):
+    from torch.export._patches import register_lstm_while_loop_decomposition
+
+    example = (torch.randint(0, V, (2, 7)), *served.initial_state(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.export.export(served, example)      # a static export caches the loop kernel
+        with pytest.raises(Exception, match=r"Constraints violated \(time\)"):
+            with register_lstm_while_loop_decomposition():   # the bare patch, no cache clear
+                torch.export.export(served, example, dynamic_shapes=lstm_dynamic_shapes())
+    program = export_program(served, example)     # dynamic_lstm_export clears the cache
+    (ids_node,) = [n for n in program.graph.nodes if n.op == "placeholder" and n.name == "ids"]
+    assert all(isinstance(size, torch.SymInt) for size in ids_node.meta["val"].shape)
+    args = inputs(3, 40, seed=3)
+    with torch.inference_mode():
+        assert torch.equal(program.module()(*args)[0], served(*args)[0])
+
+
 def test_export_save_and_load_round_trip(served, tmp_path):
     program = export_program(served, (torch.randint(0, V, (2, 7)), *served.initial_state(2)))
     path = tmp_path / "m.pt2"
