@@ -9,7 +9,8 @@ PORT ?= 8888
 FIRST_NOTEBOOK := notebooks/00_the_whole_picture.ipynb
 # PyTorch's CPU threads spin while they wait for work; on a shared 2-core machine (Binder, a
 # laptop running JupyterLab and a browser) that spinning turned a 0.1 s widget update into
-# seconds. Passive waiting keeps both threads and costs nothing measurable here.
+# seconds. Passive waiting keeps both threads; the notebooks train on one thread, where the
+# policy does not matter (notebook 14 measures a 2-thread benchmark under both policies).
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: lab test notebooks readme lint clean help

@@ -30,7 +30,7 @@
 # - **KP 00.5** what `out[:, -1]` holds, and where it is not the summary you want;
 # - **KP 00.6** that one Adam step lowers the loss on its batch.
 #
-# **Run time:** about 6 s on a 2-core laptop-class CPU; the last cell prints the measured time and
+# **Run time:** about 3 s on a 2-core laptop-class CPU; the last cell prints the measured time and
 # peak memory of the run whose outputs you see, and the README's table lists every notebook's.
 #
 # Every claim below has a **proof cell** (its first line reads `# KP 00.x`): an `assert` that would

@@ -35,7 +35,7 @@
 # - **KP 01.7** the linear head;
 # - **KP 01.8** moving a model to a device.
 #
-# **Run time:** about 10 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 4 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 #
 # Every claim below has a **proof cell** (its first line reads `# KP 01.x`): an `assert` that would

@@ -37,7 +37,7 @@
 # Notation: `B` batch, `T` sequence length, `D` = 2 if bidirectional else 1, `H` = `hidden_size`,
 # `H_out` = `proj_size` if it is set, else `H`.
 #
-# **Run time:** about 6 s on a 2-core laptop-class CPU; the last cell prints the measured time and
+# **Run time:** about 3 s on a 2-core laptop-class CPU; the last cell prints the measured time and
 # peak memory of the run whose outputs you see.
 
 # %%

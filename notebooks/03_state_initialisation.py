@@ -34,7 +34,7 @@
 #   chunk; `detach()` gives truncated back-propagation through time;
 # - **KP 03.6** a carried state breaks on a smaller last batch, and when to reset the state.
 #
-# **Run time:** about 25 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 15 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 
 # %%

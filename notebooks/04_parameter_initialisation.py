@@ -35,7 +35,7 @@
 # - **KP 04.6** how often each scheme's gates start saturated;
 # - **KP 04.7** a measured comparison of the schemes on the adding problem.
 #
-# **Run time:** about 20 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 9 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 
 # %%

@@ -34,7 +34,7 @@
 # - **KP 05.5** many-to-one versus many-to-many heads, and a loss that skips padding;
 # - **KP 05.6** mean and max pooling over time as alternative summaries, masked for padding.
 #
-# **Run time:** about 8 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 4 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 
 # %%

@@ -33,7 +33,7 @@
 # - **KP 06.5** MSE versus MAE and Huber when one target is an outlier;
 # - **KP 06.6** why targets are scaled: loss and gradient sizes, and a tiny LSTM fit, measured.
 #
-# **Run time:** about 15 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 5 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 
 # %%

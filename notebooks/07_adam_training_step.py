@@ -36,7 +36,7 @@
 # - **KP 07.5** gradient clipping with `clip_grad_norm_` against an exploding gradient;
 # - **KP 07.6** saving and restoring the optimizer's state so that training resumes bit for bit.
 #
-# **Run time:** about 10 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 9 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 
 # %%

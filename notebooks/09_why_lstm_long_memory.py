@@ -36,7 +36,7 @@
 #   forget gate held open between them;
 # - **KP 09.5** the measured effect of forget-gate bias 1 and of gradient clipping.
 #
-# **Run time:** about 45 s on a 2-core laptop-class CPU (it trains nine small models); the last
+# **Run time:** about 40 s on a 2-core laptop-class CPU (it trains nine small models); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%

@@ -45,7 +45,7 @@
 #   it requires of the sizes (the LSTM's output size equal to the embedding's, with `proj_size`
 #   if the hidden size is larger) and of the initial scale.
 #
-# **Run time:** about 100 s on a 2-core laptop-class CPU (most of it one training run of 2,250
+# **Run time:** about 90 s on a 2-core laptop-class CPU (most of it one training run of 2,250
 # steps); the last cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%

@@ -45,7 +45,7 @@
 # - **KP 13.8** attention heatmaps: the output's year, month and day look mostly at the source's
 #   year, month and day.
 #
-# **Run time:** about 45 s on a 2-core laptop-class CPU (it trains three small models); the last
+# **Run time:** about 40 s on a 2-core laptop-class CPU (it trains three small models); the last
 # cell prints the measured time and peak memory of the run whose outputs you see.
 
 # %%

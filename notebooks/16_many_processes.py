@@ -45,7 +45,7 @@
 # - **KP 16.9** why not `nn.DataParallel`;
 # - **KP 16.10** throughput with one and two processes and the memory they take, measured.
 #
-# **Run time:** about 40 s on a 2-core laptop-class CPU (most of it is starting six `torchrun`
+# **Run time:** about 30 s on a 2-core laptop-class CPU (most of it is starting six `torchrun`
 # launchers and a Python process per rank for each); the last cell prints the measured time
 # and peak memory of the run whose outputs you see (this kernel's; section 10 measures the
 # ranks').
