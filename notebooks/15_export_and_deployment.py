@@ -44,7 +44,7 @@
 #   onnxruntime session say about a wrong rank, feature size or dtype, what slips through, and
 #   a validating wrapper that refuses it all.
 #
-# **Run time:** about 30 s on a 2-core laptop-class CPU (a short training run, four exports
+# **Run time:** about 35 s on a 2-core laptop-class CPU (a short training run, four exports
 # and the benchmarks); the last cell prints the measured time and peak memory of the run whose
 # outputs you see.
 
@@ -70,13 +70,12 @@ import onnxruntime
 import onnxscript
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.utils import benchmark
 
 from utils.checks import error_of, nb15
 from utils.deploy import (Guarded, InferenceLSTM, StepLSTM, dynamic_lstm_export, max_abs_diff,
                           ort_runner, ort_session, saved_bytes)
-from utils.language_model import CharLSTM, detach_state, nats_per_char
+from utils.language_model import CharLSTM, nats_per_char, train_steps
 from utils.text import CharVocab, load_shakespeare, sample, split_text, stream_batches
 from utils.training import env_report, pick_device, run_summary, set_seed
 from utils.widgets.deploy import deployment_explorer
@@ -117,21 +116,14 @@ optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
 schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=STEPS, eta_min=1e-3)
 
 # %%
-state, started = None, time.perf_counter()
-for x, y in itertools.islice(stream_batches(train_ids, 32, 50), STEPS):    # the first 300 batches
-    logits, state = model(x, state)
-    state = detach_state(state)
-    loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
-    optimizer.zero_grad()
-    loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-    optimizer.step()
-    schedule.step()
+started = time.perf_counter()
+batches = itertools.islice(stream_batches(train_ids, 32, 50), STEPS)     # the first 300 batches
+train_steps(model, batches, optimizer, schedule, max_norm=1.0)          # notebook 10's loop
 model.eval()
 val_nats = nats_per_char(model, val_ids)       # every held-out next character
 print(f"{STEPS} steps in {time.perf_counter() - started:.0f} s; validation loss "
       f"{val_nats:.3f} nats per character on {len(val_ids) - 1:,} held-out characters "
-      f"(notebook 10's 2,250 steps: 1.510)")
+      f"(notebook 10 trains 2,250 steps)")
 assert val_nats < 2.0
 
 # %% [markdown]

@@ -87,6 +87,13 @@ torch.set_num_threads(1)        # this kernel mostly waits: the two cores are fo
 set_seed(0)
 workspace = tempfile.TemporaryDirectory(prefix="nb16-")   # every launch writes here
 WORK = Path(workspace.name)
+
+
+def shown(command):
+    """A command as you would type it: `python`, and $WORK for this run's temporary folder."""
+    return shlex.join(command).replace(sys.executable, "python").replace(str(WORK), "$WORK")
+
+
 print(env_report(torch.device("cpu")))
 print(f"torch.distributed available: {dist.is_available()}, gloo: {dist.is_gloo_available()}")
 
@@ -133,7 +140,7 @@ OPTIONS = dict(steps=40, global_batch=256, dataset_size=1024, seq_len=30, hidden
 port = free_port()
 two_dir = WORK / "two-ranks"
 command = torchrun_command(script_args(out=str(two_dir), **OPTIONS), nproc_per_node=2, port=port)
-print(shlex.join(command).replace(sys.executable, "python"))
+print(shown(command))
 
 # %% [markdown]
 # Where does the store listen? The launcher runs a `TCPStore` as master; this kernel can start
@@ -492,7 +499,7 @@ assert len(two.ranks[0]["losses"]) == OPTIONS["steps"]                  # bounde
 # who, and number the ranks 0 to 7:
 
 # %%
-job = script_args(out="/tmp/ddp", steps=100)
+job = script_args(out="runs/ddp", steps=100)
 print(shlex.join(multinode_command(job, nnodes=2, nproc_per_node=4,
                                    endpoint="node1.example.com:29400", job_id="lstm-job")))
 
@@ -512,7 +519,7 @@ endpoint = f"127.0.0.1:{free_port()}"
 node_command = multinode_command(script_args(out=str(nodes_dir), **{**OPTIONS, "steps": 5}),
                                  nnodes=2, nproc_per_node=1, endpoint=endpoint,
                                  local_addr="127.0.0.1", python=sys.executable)
-print(shlex.join(node_command).replace(sys.executable, "python"))
+print(shown(node_command))
 nodes = run_command([node_command, node_command], nodes_dir, timeout=90, env=env)
 print(nodes.rank_lines())
 for record in nodes.ranks:

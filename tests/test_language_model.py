@@ -10,7 +10,9 @@ from utils.language_model import (
     StepwiseCharLSTM,
     detach_state,
     nats_per_char,
+    train_steps,
 )
+from utils.text import stream_batches
 
 
 def ids_of(length, vocab_size=7, seed=0):
@@ -288,3 +290,16 @@ def test_ngram_bad_inputs():
     assert "not fitted" in repr(NGramModel(2, 5))
     with pytest.raises(ValueError, match="at most the fitted order 2, got 3"):
         NGramModel(2, 5).fit(ids_of(20, 5)).probs(ids_of(10, 5), order=3)
+
+
+def test_train_steps_is_notebook_10s_loop_and_lowers_the_loss():
+    torch.manual_seed(0)
+    ids = torch.randint(0, 5, (2000,))
+    model = CharLSTM(5, embedding_dim=8, hidden_size=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = train_steps(model, stream_batches(ids % 2 + 2 * (ids == 4), 4, 20), optimizer)
+    assert len(losses) == len(stream_batches(ids, 4, 20)) and losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="max_norm must be a finite number > 0, got -1"):
+        train_steps(model, [], optimizer, max_norm=-1)
+    with pytest.raises(TypeError, match="model must be an nn.Module, got str"):
+        train_steps("model", [], optimizer)

@@ -19,15 +19,17 @@
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .training import check_int
 
-__all__ = ["CharLSTM", "StepwiseCharLSTM", "detach_state", "nats_per_char", "NGramModel"]
+__all__ = ["CharLSTM", "StepwiseCharLSTM", "detach_state", "train_steps", "nats_per_char", "NGramModel"]
 
 
 def _check_ids(ids: object, vocab_size: int, dims: int, name: str = "ids") -> torch.Tensor:
@@ -159,6 +161,33 @@ def detach_state(state: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, 
         raise TypeError(f"state must be a tuple of tensors such as (h, c), "
                         f"got {type(state).__name__}")
     return tuple(s.detach() for s in state)
+
+
+def train_steps(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
+                schedule=None, max_norm: float = 1.0) -> list[float]:
+    """Notebook 10's training loop, for notebooks that need a trained model and not the lesson:
+    for each ``(x, y)`` stream batch, carry the state (detached: truncated BPTT), take the
+    cross-entropy over every step, clip the gradient norm to ``max_norm``, step the optimizer
+    and the optional ``schedule``. Returns the loss of each batch."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or \
+            not math.isfinite(max_norm) or max_norm <= 0:
+        raise ValueError(f"max_norm must be a finite number > 0, got {max_norm!r}")
+    model.train()
+    state, losses = None, []
+    for x, y in batches:
+        logits, state = model(x, state)
+        state = detach_state(state)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_norm)
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        losses.append(loss.item())
+    return losses
 
 
 def nats_per_char(model: nn.Module, ids: torch.Tensor, streams: int = 64,

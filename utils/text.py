@@ -27,7 +27,7 @@ from torch import nn
 
 from .training import check_int
 
-__all__ = ["SPECIAL_TOKENS", "CharVocab", "StreamBatches", "stream_batches", "sampling_probs",
+__all__ = ["SPECIAL_TOKENS", "CharVocab", "ids_as_list", "StreamBatches", "stream_batches", "sampling_probs",
            "sample", "SHAKESPEARE_SOURCE", "SHAKESPEARE_CHARS", "SHAKESPEARE_DISTINCT",
            "load_shakespeare", "split_text"]
 
@@ -111,26 +111,32 @@ class CharVocab:
         """The text of a 1-D sequence of ids (a tensor of integers or a list of ints).
         Special tokens appear as their names, e.g. ``<pad>``, or not at all with
         ``skip_specials=True``."""
-        if isinstance(ids, torch.Tensor):
-            if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-                raise TypeError(f"ids must be integers, got a tensor of dtype {ids.dtype}")
-            if ids.dim() != 1:
-                raise ValueError(f"ids must be 1-D (one sequence), got shape {tuple(ids.shape)}")
-            ids = ids.tolist()
-        elif isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-            raise TypeError(f"ids must be a 1-D tensor or a list of ints, got "
-                            f"{type(ids).__name__}")
-        else:
-            ids = list(ids)
-            bad = next((i for i in ids if isinstance(i, bool)
-                        or not isinstance(i, numbers.Integral)), None)
-            if bad is not None:
-                raise TypeError(f"ids must be ints, got {bad!r} ({type(bad).__name__})")
+        ids = ids_as_list(ids, "one sequence")
         bad = next((i for i in ids if not 0 <= i < len(self.tokens)), None)
         if bad is not None:
             raise ValueError(f"id {bad} is outside this vocabulary's range [0, {len(self) - 1}]")
         first_char = len(self.specials)
         return "".join(self.tokens[i] for i in ids if i >= first_char or not skip_specials)
+
+
+def ids_as_list(ids: object, what: str = "one sequence") -> list[int]:
+    """A 1-D sequence of token ids (an integer tensor or a list of ints) as a list of ints;
+    anything else raises, naming what was expected and what came. Vocabularies' ``decode``
+    use it (``what`` says what one row is: ``"one sequence"``, ``"one text"``)."""
+    if isinstance(ids, torch.Tensor):
+        if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+            raise TypeError(f"ids must be integers, got a tensor of dtype {ids.dtype}")
+        if ids.dim() != 1:
+            raise ValueError(f"ids must be 1-D ({what}), got shape {tuple(ids.shape)}")
+        return ids.tolist()
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise TypeError(f"ids must be a 1-D tensor or a list of ints, got {type(ids).__name__}")
+    ids = list(ids)
+    bad = next((i for i in ids if isinstance(i, bool) or not isinstance(i, numbers.Integral)),
+               None)
+    if bad is not None:
+        raise TypeError(f"ids must be ints, got {bad!r} ({type(bad).__name__})")
+    return ids
 
 
 def _check_ids(ids: object, name: str = "ids") -> torch.Tensor:

@@ -16,12 +16,13 @@ so each. Either way the rate no longer measures how much of new text the model c
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import torch
+
+from .text import ids_as_list
 
 __all__ = ["tokenize", "WordVocab", "PAD", "UNK"]
 
@@ -86,18 +87,8 @@ class WordVocab:
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
         """The tokens of ``ids`` joined by spaces (``<unk>``/``<pad>`` shown by name)."""
-        if isinstance(ids, torch.Tensor):
-            if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-                raise TypeError(f"ids must be integers, got a tensor of dtype {ids.dtype}")
-            if ids.dim() != 1:
-                raise ValueError(f"ids must be 1-D (one text), got shape {tuple(ids.shape)}")
-            ids = ids.tolist()
-        elif isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-            raise TypeError(f"ids must be a 1-D tensor or a list of ints, "
-                            f"got {type(ids).__name__}")
-        ids = list(ids)
-        bad = next((i for i in ids if isinstance(i, bool) or not isinstance(i, numbers.Integral)
-                    or not 0 <= i < len(self)), None)
+        ids = ids_as_list(ids, "one text")
+        bad = next((i for i in ids if not 0 <= i < len(self)), None)
         if bad is not None:
             raise ValueError(f"every id must be an int in [0, {len(self) - 1}], got {bad!r}")
         return " ".join(self.tokens[i] for i in ids)
