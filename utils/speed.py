@@ -194,18 +194,18 @@ _backward_steps_scripted = _script(_backward_steps)
 
 def _forward_only_steps(x_proj: Tensor, w_hh_t: Tensor) -> Tensor:
     """The forward loop with the gate columns in the order i, f, o, g (see
-    :func:`scripted_loop`): one in-place ``sigmoid_`` on 3H columns, one ``tanh_`` on H."""
+    :func:`scripted_loop`), every operation in place: the recurrent matmul accumulates into
+    the step's own projection (``addmm_``, no copy of it), one ``sigmoid_`` covers the 3H
+    columns of i, f and o, and ``h`` is written straight into the output."""
     steps, batch, hidden = x_proj.shape[0], x_proj.shape[1], w_hh_t.shape[0]
     hs = x_proj.new_empty(steps, batch, hidden)
     h = x_proj.new_zeros(batch, hidden)
     c = x_proj.new_zeros(batch, hidden)
     for t in range(steps):
-        gates = torch.addmm(x_proj[t], h, w_hh_t)
-        s = gates[:, :3 * hidden].sigmoid_()
-        g = gates[:, 3 * hidden:].tanh_()
-        c = c.mul_(s[:, hidden:2 * hidden]).addcmul_(s[:, :hidden], g)
-        h = torch.tanh(c).mul_(s[:, 2 * hidden:3 * hidden])
-        hs[t] = h
+        ifo, g = x_proj[t].addmm_(h, w_hh_t).split([3 * hidden, hidden], 1)
+        i, f, o = ifo.sigmoid_().chunk(3, 1)
+        c = c.mul_(f).addcmul_(i, g.tanh_())
+        h = torch.tanh(c, out=hs[t]).mul_(o)
     return hs
 
 
@@ -216,11 +216,15 @@ _IFOG = [0, 1, 3, 2]          # gate blocks i, f, g, o -> i, f, o, g
 def scripted_loop(weights: tuple, x: Tensor) -> Tensor:
     """:func:`fused_gates_loop` with the loop compiled by TorchScript, so no Python runs per
     step, and the gate blocks reordered to i, f, o, g so that the three sigmoids are one call
-    on adjacent columns, done in place. Forward only (it writes into its intermediates)."""
+    on adjacent columns, done in place. The bias rides in the projection's matmul as one more
+    input column of ones (``[x, 1] @ [W_ih, b]ᵀ``), which spares a pass over the (T·B, 4H)
+    result. Forward only (it writes into its intermediates)."""
     w_ih, w_hh, b_ih, b_hh = _unpack(weights, check_sequence(x))
     hidden = w_hh.shape[1]
     order = torch.arange(4 * hidden, device=x.device).view(4, hidden)[_IFOG].flatten()
-    x_proj = torch.addmm((b_ih + b_hh)[order], x.flatten(0, 1), w_ih[order].T)
+    x_with_ones = torch.cat([x, x.new_ones(*x.shape[:2], 1)], dim=2).flatten(0, 1)
+    w_with_bias = torch.cat([w_ih, (b_ih + b_hh)[:, None]], dim=1)[order]
+    x_proj = torch.mm(x_with_ones, w_with_bias.T)
     return _forward_only_scripted(x_proj.view(*x.shape[:2], -1), w_hh[order].T)
 
 
