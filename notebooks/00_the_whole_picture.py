@@ -30,7 +30,7 @@
 # - **KP 00.5** what `out[:, -1]` holds, and where it is not the summary you want;
 # - **KP 00.6** that one Adam step lowers the loss on its batch.
 #
-# **Run time:** about 3 s on a 2-core laptop-class CPU; the last cell prints the measured time and
+# **Run time:** about 4 s on a 2-core laptop-class CPU; the last cell prints the measured time and
 # peak memory of the run whose outputs you see, and the README's table lists every notebook's.
 #
 # Every claim below has a **proof cell** (its first line reads `# KP 00.x`): an `assert` that would
@@ -165,6 +165,17 @@ pipeline_explorer()
 # | `optimizer.zero_grad(); loss.backward(); optimizer.step()` | Adam written out; AdamW; clipping | [07 Adam and the training step](07_adam_training_step.ipynb) |
 # | random `x` and `y` | a real series, honest baselines | [08 Training on real data](08_training_on_real_data.ipynb) |
 # | why an LSTM at all | the vanishing gradient; the adding problem | [09 Why LSTM: long memory](09_why_lstm_long_memory.ipynb) |
+#
+# After the classic example, the course goes on in five parts; the README's table gives each
+# part's measured run time.
+#
+# | part | notebooks | what it answers |
+# | --- | --- | --- |
+# | I · The classic example | [00](00_the_whole_picture.ipynb) to [07](07_adam_training_step.ipynb) | every line of the example above |
+# | II · Practice | [08](08_training_on_real_data.ipynb), [09](09_why_lstm_long_memory.ipynb) | a real series against honest baselines; why an LSTM at all |
+# | III · Text | [10](10_character_language_model.ipynb) to [13](13_sequence_to_sequence.ipynb) | characters, whole-sequence classes, a tag per step, a sequence out |
+# | IV · Engineering | [14](14_speed.ipynb) to [16](16_many_processes.ipynb) | speed, export and deployment, training on many processes |
+# | V · Beyond | [17](17_regularisation.ipynb) to [19](19_relatives_and_successors.ipynb) | regularisation, forecasting in depth, the GRU, xLSTM and the Transformer |
 
 # %% [markdown]
 # ## 3. Four popular claims, corrected
@@ -275,34 +286,76 @@ assert not torch.allclose(out_bi[:, -1, H:], h_bi[-1])
 # %% [markdown]
 # ## 4. Glossary · 术语表
 #
+# The single source of the course's Chinese terms ([`glossary.toml`](glossary.toml)): the
+# [Chinese edition](zh/00_the_whole_picture.ipynb) uses each term wherever this course uses
+# the English one, and `tests/test_edition.py` fails where it does not.
+#
 # | English | 中文 | in PyTorch |
 # | --- | --- | --- |
 # | time step | 时间步 | one index `t` along `seq_len` |
 # | sequence length | 序列长度 | `x.shape[1]` with `batch_first=True` |
-# | batch | 批次（批量） | `x.shape[0]` with `batch_first=True` |
-# | feature / input size | 特征 / 输入维度 | `input_size`, `x.shape[-1]` |
+# | batch size | 批量大小 | `x.shape[0]` with `batch_first=True` |
+# | batch | 批量 | the sequences of one forward call, dimension B |
+# | feature | 特征 | one channel of `x.shape[-1]` |
+# | input size | 输入维度 | `input_size`, `x.shape[-1]` |
 # | hidden state | 隐藏状态 | `h`, `h_n`, each step of `out` |
-# | cell state | 细胞状态（记忆单元） | `c`, `c_n` |
+# | cell state | 细胞状态 | `c`, `c_n` |
 # | hidden size | 隐藏层大小 | `hidden_size` (H) |
-# | gate | 门 | a sigmoid in (0, 1) that scales a signal |
 # | input gate | 输入门 | `i`, the first block of `weight_ih_l0` |
 # | forget gate | 遗忘门 | `f`, the second block |
-# | cell candidate | 候选细胞状态 | `g`, the third block (tanh) |
+# | cell candidate / candidate cell | 候选细胞状态 | `g`, the third block (tanh) |
 # | output gate | 输出门 | `o`, the fourth block |
-# | layer (stacked) | 层（堆叠） | `num_layers` |
+# | gate | 门 | a sigmoid in (0, 1) that scales a signal |
+# | layer | 层 | `num_layers` stacked LSTMs |
 # | bidirectional | 双向 | `bidirectional=True`, D = 2 |
-# | projection | 投影 | `proj_size` |
-# | padding / packing | 填充 / 打包 | `pad_sequence`, `pack_padded_sequence` |
-# | loss function | 损失函数 | `nn.MSELoss` |
-# | mean squared error | 均方误差 | `reduction='mean'` |
-# | optimizer | 优化器 | `torch.optim.Adam` |
+# | projection | 投影 | `proj_size`; the input projection `x @ W_ihᵀ` |
+# | padding | 填充 | `pad_sequence`, `padding_idx` |
+# | packing / packed sequence | 打包 | `pack_padded_sequence` |
+# | loss function | 损失函数 | `nn.MSELoss`, `nn.CrossEntropyLoss` |
+# | mean squared error | 均方误差 | `nn.MSELoss(reduction='mean')` |
+# | cross-entropy | 交叉熵 | `nn.CrossEntropyLoss`, `F.cross_entropy` |
+# | optimizer / optimiser | 优化器 | `torch.optim.Adam` |
 # | learning rate | 学习率 | `lr` |
+# | gradient clipping | 梯度裁剪 | `nn.utils.clip_grad_norm_` |
+# | vanishing gradient | 梯度消失 | notebook 09 |
+# | exploding gradient | 梯度爆炸 | notebooks 07 and 09 |
 # | gradient | 梯度 | `p.grad` |
-# | back-propagation through time | 随时间反向传播 | `loss.backward()` through the unrolled steps |
-# | vanishing / exploding gradient | 梯度消失 / 梯度爆炸 | notebooks 07 and 09 |
-# | weight / bias | 权重 / 偏置 | `weight_ih_l0`, `bias_hh_l0` |
-# | initialisation | 初始化 | `nn.init`, `reset_parameters` |
+# | back-propagation through time / backpropagation through time | 随时间反向传播 | `loss.backward()` through the unrolled steps (BPTT) |
+# | bias correction | 偏差校正 | Adam's division by 1 - beta^t (notebook 07) |
+# | exposure bias | 暴露偏差 | free-running errors after a first mistake (notebook 13) |
+# | weight decay | 权重衰减 | `weight_decay=` of an optimiser |
+# | weight | 权重 | `weight_ih_l0`, `weight_hh_l0` |
+# | bias | 偏置 | `bias_ih_l0`, `bias_hh_l0` |
+# | initialisation / initialization | 初始化 | `nn.init`, `reset_parameters` |
 # | epoch | 轮次 | one pass over the training data |
+# | training set | 训练集 | the data the optimiser sees |
+# | validation set | 验证集 | held out, for choices (early stopping) |
+# | test set | 测试集 | held out, scored once at the end |
+# | overfitting | 过拟合 | training loss falls, validation loss rises |
+# | early stopping | 早停 | keep the checkpoint of the best validation loss |
+# | checkpoint | 检查点 | `torch.save(model.state_dict())`, `weights_only=True` |
+# | baseline | 基线 | a simple model the LSTM must beat |
+# | dropout | 丢弃 | `nn.Dropout`, `nn.LSTM(dropout=p)` |
+# | embedding | 嵌入 | `nn.Embedding` |
+# | vocabulary | 词表 | the map between tokens and ids |
+# | token | 词元 | one id of a sequence (a character, a word) |
+# | language model | 语言模型 | predicts the next token |
+# | perplexity | 困惑度 | `exp(cross-entropy in nats)` |
+# | sequence to sequence / sequence-to-sequence | 序列到序列 | an encoder-decoder (notebook 13) |
+# | encoder | 编码器 | reads the source sequence |
+# | decoder | 解码器 | writes the target sequence |
+# | teacher forcing | 教师强制 | the decoder reads the true previous token |
+# | attention | 注意力 | weights over the source positions that sum to 1 |
+# | beam search | 束搜索 | keep the k most probable partial outputs |
+# | quantile | 分位数 | the pinball loss (notebook 18) |
+# | quantisation / quantization | 量化 | `torch.ao.quantization.quantize_dynamic` |
+# | tensor | 张量 | `torch.Tensor` |
+# | knowledge point | 知识点 | `KP NN.k`, listed in `curriculum.toml` |
+# | proof cell | 证明单元格 | a code cell whose first line is `# KP NN.k` |
+# | widget | 交互控件 | `ipywidgets`: move it, the result changes |
+# | Pitfalls | 常见陷阱 | the real error messages of common mistakes |
+# | Exercise | 练习 | checked by `utils.checks` |
+# | Key takeaways | 要点 | the last section of each notebook |
 
 # %% [markdown]
 # ## 5. Pitfalls

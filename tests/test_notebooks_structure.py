@@ -114,7 +114,11 @@ def test_readme_table_is_current():
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+?)\)")
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=IDS)
+ZH_PATHS = sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS + ZH_PATHS,
+                         ids=IDS + [f"zh/{p.name}" for p in ZH_PATHS])
 def test_every_relative_link_names_a_file_that_exists(path):
     """A pointer to the next notebook (or any file) must not dangle in a fresh clone."""
     broken = []
@@ -128,3 +132,36 @@ def test_every_relative_link_names_a_file_that_exists(path):
             if not (path.parent / file).exists():
                 broken.append(target)
     assert broken == [], f"links to missing files: {broken}"
+
+
+def test_every_notebook_ends_with_its_navigation_footer():
+    """The last cell names the notebook's part and links the previous and the next notebook
+    (tools/navigation.py generates it from the registry, so it names none that is missing)."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "navigation.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in NOTEBOOK_PATHS:
+        last = source(load(path)["cells"][-1])
+        number = int(path.name[:2])
+        following = [p for p in NOTEBOOK_PATHS if int(p.name[:2]) > number]
+        assert "Part " in last
+        if following:
+            assert f"]({following[0].name})" in last
+        else:
+            assert "last notebook of the course" in last
+
+
+def test_navigation_footer_names_the_next_part_where_a_part_ends():
+    sys_path = str(ROOT)
+    import sys
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    from tools.navigation import footer
+    text = footer("07_adam_training_step.ipynb")
+    assert "which opens Part II · Practice" in text and "Part I · The classic example" in text
+    assert "08_training_on_real_data.ipynb" in text
+    assert "开启第 II 部分 · 实践" in footer("07_adam_training_step.ipynb", "zh")
+    with pytest.raises(ValueError, match="not a notebook of the registry"):
+        footer("77_missing.ipynb")

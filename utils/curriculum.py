@@ -21,7 +21,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-__all__ = ["budget_seconds", "stated_seconds", "KnowledgePoint", "NotebookEntry", "load_registry", "proof_cells",
+__all__ = ["budget_seconds", "stated_seconds", "KnowledgePoint", "NotebookEntry", "load_registry", "load_parts", "Part", "proof_cells",
            "Check", "checks_in", "is_proof", "missing_proofs", "read_notebook"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +89,37 @@ def load_registry(path: Path | str = REGISTRY) -> list[NotebookEntry]:
         entries.append(NotebookEntry(number, table["file"], table["title"], table["summary"],
                                      points))
     return entries
+
+
+@dataclass(frozen=True)
+class Part:
+    numeral: str
+    name: str
+    zh: str
+    notebooks: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"Part {self.numeral} · {self.name}"
+
+    @property
+    def label_zh(self) -> str:
+        return f"第 {self.numeral} 部分 · {self.zh}"
+
+
+def load_parts(path: Path | str = REGISTRY) -> list[Part]:
+    """The course's parts in order; every notebook of the registry is in exactly one, in
+    number order, and a part names no notebook the registry lacks."""
+    path = Path(path)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    numbers = [e.number for e in load_registry(path)]
+    parts = [Part(numeral, t["name"], t["zh"], tuple(t["notebooks"]))
+             for numeral, t in data.get("parts", {}).items()]
+    listed = [n for part in parts for n in part.notebooks]
+    if listed != numbers:
+        raise ValueError(f"{path}: the parts must list every notebook once, in order: expected "
+                         f"{numbers}, got {listed}")
+    return parts
 
 
 def _source(cell: dict) -> str:
