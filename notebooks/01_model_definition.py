@@ -16,7 +16,7 @@
 # # 01 · Model definition
 #
 # `nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)` is one line of the classic
-# example, and it hides the whole model: four gates, two state vectors, eight weight and bias
+# example, and it hides the whole model: four gates, two state vectors, four weight and bias
 # tensors per layer and direction, and a loop over time. This notebook opens that line. It
 # shows how a module registers what it learns, what each constructor argument changes, the
 # equations PyTorch computes and where each gate lives inside `weight_ih_l0`, and then rebuilds
@@ -35,7 +35,7 @@
 # - **KP 01.7** the linear head;
 # - **KP 01.8** moving a model to a device.
 #
-# **Run time:** about 4 s on a 2-core laptop-class CPU; the last cell prints the measured time
+# **Run time:** about 7 s on a 2-core laptop-class CPU; the last cell prints the measured time
 # and peak memory of the run whose outputs you see.
 #
 # Every claim below has a **proof cell** (its first line reads `# KP 01.x`): an `assert` that would

@@ -987,7 +987,7 @@ assert chars.decode(chars.encode("Dvořák")) == "Dvo<unk>ák"
 # n-gram model were fitted on training parts only; the two values of C and the sentence
 # summary were chosen on validation parts, and every other setting was fixed before any score
 # was seen. Section 8 measured what fitting the vocabulary on all the text does to the
-# `<unk>` rate; the same leak in a scaler was notebook 08's first pitfall.
+# `<unk>` rate; the same leak in a scaler was notebook 08's first lesson (KP 08.1).
 
 # %% [markdown]
 # ## Exercises
