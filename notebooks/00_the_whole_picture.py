@@ -474,3 +474,10 @@ nb00.check_mse_denominator(answer_2)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part I · The classic example** · notebook 1 of 20
+#
+# Next: [01 · Model definition](01_model_definition.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -896,3 +896,10 @@ nb01.check_lstm_step(answer_3)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part I · The classic example** · notebook 2 of 20
+#
+# Previous: [00 · The whole picture](00_the_whole_picture.ipynb) · Next: [02 · Tensor shapes](02_tensor_shapes.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

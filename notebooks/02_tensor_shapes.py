@@ -545,6 +545,6 @@ print(run_summary(notebook_started))
 # %% [markdown] tags=["course-nav"]
 # ---
 #
-# **Part I · The classic example** · notebook 3 of 17
+# **Part I · The classic example** · notebook 3 of 20
 #
 # Previous: [01 · Model definition](01_model_definition.ipynb) · Next: [03 · State initialisation](03_state_initialisation.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -576,3 +576,10 @@ nb05.check_masked_mean(answer_3, out_pad, lengths)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part I · The classic example** · notebook 6 of 20
+#
+# Previous: [04 · Parameter initialisation](04_parameter_initialisation.ipynb) · Next: [06 · MSE loss](06_mse_loss.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -655,3 +655,10 @@ nb06.check_raw_mse(answer_4, standardized_mse=0.04, target_std=50.0)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part I · The classic example** · notebook 7 of 20
+#
+# Previous: [05 · Last-step output](05_last_step_output.ipynb) · Next: [07 · Adam and the training step](07_adam_training_step.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

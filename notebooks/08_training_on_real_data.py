@@ -822,3 +822,10 @@ nb08.check_seasonal_naive_mape(answer_4)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part II · Practice** · notebook 9 of 20
+#
+# Previous: [07 · Adam and the training step](07_adam_training_step.ipynb) · Next: [09 · Why LSTM: long memory](09_why_lstm_long_memory.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

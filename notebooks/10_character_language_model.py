@@ -1023,3 +1023,10 @@ nb10.check_flat_cross_entropy(answer_4, exercise_logits, exercise_targets)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part III · Text** · notebook 11 of 20
+#
+# Previous: [09 · Why LSTM: long memory](09_why_lstm_long_memory.ipynb) · Next: [11 · Classifying sequences](11_classifying_sequences.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -1093,3 +1093,10 @@ nb11.check_majority_macro_f1(answer_4)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part III · Text** · notebook 12 of 20
+#
+# Previous: [10 · A character language model](10_character_language_model.ipynb) · Next: [12 · Tagging every step](12_tagging_every_step.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

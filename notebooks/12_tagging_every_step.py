@@ -979,3 +979,10 @@ nb12.check_boundary_f1(answer_4, predicted=["tobe", "or", "not", "tobe"],
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part III · Text** · notebook 13 of 20
+#
+# Previous: [11 · Classifying sequences](11_classifying_sequences.ipynb) · Next: [13 · Sequence to sequence](13_sequence_to_sequence.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -1111,3 +1111,10 @@ nb13.check_length_normalised_choice(answer_4)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part III · Text** · notebook 14 of 20
+#
+# Previous: [12 · Tagging every step](12_tagging_every_step.ipynb) · Next: [14 · Speed](14_speed.ipynb), which opens Part IV · Engineering · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

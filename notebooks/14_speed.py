@@ -747,3 +747,10 @@ assert nb14.check_time_at(t_slope * 400 + t_intercept, t_slope, t_intercept)
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part IV · Engineering** · notebook 15 of 20
+#
+# Previous: [13 · Sequence to sequence](13_sequence_to_sequence.ipynb) · Next: [15 · Export and deployment](15_export_and_deployment.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -814,3 +814,10 @@ nb15.check_streamed_state(answer_3, served, exercise_ids)
 # %%
 workdir.cleanup()            # the exported files were only ever in a temporary directory
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part IV · Engineering** · notebook 16 of 20
+#
+# Previous: [14 · Speed](14_speed.ipynb) · Next: [16 · Many processes](16_many_processes.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -826,3 +826,10 @@ nb16.check_plain_state_dict(answer_4, checkpoint["model"])
 
 # %%
 print(run_summary(notebook_started))
+
+# %% [markdown] tags=["course-nav"]
+# ---
+#
+# **Part IV · Engineering** · notebook 17 of 20
+#
+# Previous: [15 · Export and deployment](15_export_and_deployment.ipynb) · Next: [17 · Regularising an LSTM](17_regularisation.ipynb), which opens Part V · Beyond · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)

@@ -242,3 +242,19 @@ def test_bold_that_would_not_render_is_caught(fixture_pair):
               for b in blocks]
     _, problems = edition.build(nb, blocks)
     assert [(p.kind, p.cell_id) for p in problems] == [("markup", "cell-000")]
+
+
+def test_a_stale_translation_pairs_with_its_own_cell_after_an_insertion(fixture_pair, terms):
+    nb, blocks = fixture_pair
+    inserted = {"cell_type": "markdown", "id": "cell-002", "metadata": {},
+                "source": "A new paragraph above."}
+    for cell in nb["cells"][2:]:
+        cell["id"] = f"cell-{int(cell['id'][5:]) + 1:03d}"       # ids shift, as a re-run does
+    nb["cells"].insert(2, inserted)
+    nb["cells"][4]["source"] = "## Key takeaways\n\n- A gate scales a signal by a number."
+    _, problems = edition.build(nb, blocks)
+    assert [(p.kind, p.cell_id) for p in problems] == [("missing", "cell-002"),
+                                                        ("stale", "cell-004")]
+    fresh = {b.cell_id: b for b in edition.skeleton(nb, blocks)}
+    assert "门对信号进行缩放" in fresh["cell-004"].text        # its own old translation
+    assert "stale translation" not in fresh["cell-002"].text  # none for the new cell

@@ -64,19 +64,19 @@ def footer(name: str, language: str = "en") -> str:
         return part.label_zh if zh else part.label
 
     here = entries[k]
-    lines = ["---", "", (f"**{label(here)}** · 第 {k + 1} 本，共 {len(entries)} 本" if zh else
+    lines = ["---", "", (f"**{label(here)}** · 第 {k + 1} 篇，共 {len(entries)} 篇" if zh else
                          f"**{label(here)}** · notebook {k + 1} of {len(entries)}")]
     if k > 0:
-        lines.append(("上一本：" if zh else "Previous: ") + link(entries[k - 1]))
+        lines.append(("上一篇：" if zh else "Previous: ") + link(entries[k - 1]))
     if k + 1 < len(entries):
         nxt = entries[k + 1]
         opens = part_of[nxt.number] is not part_of[here.number]
         if zh:
-            lines.append(f"下一本：{link(nxt)}" + (f"，开启{label(nxt)}" if opens else ""))
+            lines.append(f"下一篇：{link(nxt)}" + (f"，开启{label(nxt)}" if opens else ""))
         else:
             lines.append(f"Next: {link(nxt)}" + (f", which opens {label(nxt)}" if opens else ""))
     else:
-        lines.append("这是课程的最后一本。" if zh else "This is the last notebook of the course.")
+        lines.append("这是课程的最后一篇。" if zh else "This is the last notebook of the course.")
     first = entries[0]
     readme = "../../README.zh-CN.md" if zh else "../README.md"
     lines.append(f"[课程地图]({first.file}) · [按问题查找]({readme}#按问题查找)" if zh else

@@ -22,6 +22,7 @@ from utils.questions import link_anchor, load_questions, notebook_of, section_of
 READMES = {"en": ROOT / "README.md", "zh": ROOT / "README.zh-CN.md"}
 TIMINGS = ROOT / "notebooks" / "timings.json"
 MARKERS = {"notebooks": ("<!-- notebooks:start -->", "<!-- notebooks:end -->"),
+           "printed": ("<!-- printed:start -->", "<!-- printed:end -->"),
            "questions": ("<!-- questions:start -->", "<!-- questions:end -->")}
 WORDS = {
     "en": {"header": "| # | notebook | what you learn | knowledge points | run time | peak memory |",
@@ -113,6 +114,15 @@ def render_questions(language: str = "en") -> str:
     return "\n".join(rows).rstrip()
 
 
+def render_printed() -> str:
+    """The glossary's table of the English names that outputs and widgets print."""
+    import tomllib
+    data = tomllib.loads((ROOT / "notebooks" / "glossary.toml").read_text(encoding="utf-8"))
+    rows = ["| 输出或控件中的名称 | 含义 |", "| --- | --- |"]
+    rows += [f"| {entry['en']} | {entry['zh']} |" for entry in data.get("printed", [])]
+    return "\n".join(rows)
+
+
 def _replace(text: str, name: str, body: str, path: Path) -> str:
     start, end = MARKERS[name]
     if start not in text or end not in text:
@@ -126,6 +136,8 @@ def updated(language: str) -> str:
     path = READMES[language]
     text = path.read_text(encoding="utf-8")
     text = _replace(text, "notebooks", render_table(language), path)
+    if language == "zh":
+        text = _replace(text, "printed", render_printed(), path)
     return _replace(text, "questions", render_questions(language), path)
 
 

@@ -145,20 +145,38 @@ def summary_block(summary: str, blocks: list[Block]) -> tuple[Block, Problem | N
     return found, None
 
 
+def _previous_translations(cells: list[dict], blocks: list[Block]) -> dict[str, Block]:
+    """For each English cell without a current translation, the block that most likely
+    translated its earlier text: the cells and the blocks are aligned by their hashes
+    (difflib), so a cell inserted or removed above does not pair a cell with its neighbour's
+    old translation; inside a changed run, cells and blocks pair in order."""
+    import difflib
+    old = [b for b in blocks if b.cell_id != SUMMARY_ID]
+    new = [cell_hash(c["source"]) for c in cells]
+    pairs: dict[str, Block] = {}
+    matcher = difflib.SequenceMatcher(a=[b.sha for b in old], b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace":
+            for block, cell in zip(old[i1:i2], cells[j1:j2], strict=False):
+                pairs[cell["id"]] = block
+    return pairs
+
+
 def skeleton(en_nb: dict, blocks: list[Block] = ()) -> list[Block]:
     """Blocks for every English markdown cell, in order: a current translation is kept, and a
     missing or stale one is replaced by the English text, to be translated (a stale block's old
     Chinese is kept below it as a comment, for the translator)."""
     current = {b.sha: b for b in blocks}
-    by_id = {b.cell_id: b for b in blocks}
+    cells = _markdown_cells(en_nb)
+    previous = _previous_translations(cells, blocks)
     out = []
-    for cell in _markdown_cells(en_nb):
+    for cell in cells:
         sha = cell_hash(cell["source"])
         if sha in current:
             out.append(Block(cell["id"], sha, current[sha].text))
             continue
         english = RUN_TIME.sub(rf"\g<1>{RUN_TIME_SLOT}\g<2>", _text(cell["source"]))
-        old = by_id.get(cell["id"])
+        old = previous.get(cell["id"])
         note = f"\n\n<!-- stale translation, for reference:\n{old.text}\n-->" if old else ""
         out.append(Block(cell["id"], sha, english + note))
     return out
@@ -176,15 +194,15 @@ def build(en_nb: dict, blocks: list[Block], nav_zh: str | None = None
                 raise ValueError("the English notebook has a navigation footer; pass nav_zh")
             cell["source"] = nav_zh
     current = {b.sha: b for b in blocks}
-    by_id = {b.cell_id: b for b in blocks}
+    previous = _previous_translations(_markdown_cells(zh_nb), blocks)
     used, problems = set(), []
     stated = RUN_TIME.search(_text(en_nb["cells"][0]["source"])) if en_nb["cells"] else None
     for cell in _markdown_cells(zh_nb):
         sha = cell_hash(cell["source"])
         block = current.get(sha)
         if block is None:
-            old = by_id.get(cell["id"])
-            if old is not None and old.sha != sha:
+            old = previous.get(cell["id"])
+            if old is not None:
                 used.add(old.cell_id)
                 problems.append(Problem("stale", cell["id"], f"the English cell changed after "
                                         f"its translation (translated sha {old.sha}, English "
