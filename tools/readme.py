@@ -27,11 +27,11 @@ MARKERS = {"notebooks": ("<!-- notebooks:start -->", "<!-- notebooks:end -->"),
 WORDS = {
     "en": {"header": "| # | notebook | what you learn | knowledge points | run time | peak memory |",
            "planned": "planned", "part": "{label} · notebooks {first}-{last} · {seconds} s",
-           "total": "Measured in one `make notebooks` run: all {n} notebooks {seconds:.0f} s.",
+           "total": "Each notebook's last run by `tools/run_notebooks.py`: all {n} notebooks {seconds:.0f} s.",
            "count": "{n} questions, each linked to the section whose proof cell answers it."},
     "zh": {"header": "| # | 笔记本 | 你将学到 | 知识点 | 运行时间 | 内存峰值 |",
            "planned": "计划中", "part": "{label} · 笔记本 {first}-{last} · {seconds} 秒",
-           "total": "一次 `make notebooks` 实测：全部 {n} 本笔记本共 {seconds:.0f} 秒。",
+           "total": "各笔记本最近一次由 `tools/run_notebooks.py` 实测：全部 {n} 本笔记本共 {seconds:.0f} 秒。",
            "count": "共 {n} 个问题，每个都链接到以证明单元格回答它的那一节。"},
 }
 
