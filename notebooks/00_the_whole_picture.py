@@ -480,4 +480,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 1 of 20
 #
-# Next: [01 · Model definition](01_model_definition.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Next: [01 · Model definition](01_model_definition.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -902,4 +902,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 2 of 20
 #
-# Previous: [00 · The whole picture](00_the_whole_picture.ipynb) · Next: [02 · Tensor shapes](02_tensor_shapes.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [00 · The whole picture](00_the_whole_picture.ipynb) · Next: [02 · Tensor shapes](02_tensor_shapes.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -547,4 +547,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 3 of 20
 #
-# Previous: [01 · Model definition](01_model_definition.ipynb) · Next: [03 · State initialisation](03_state_initialisation.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [01 · Model definition](01_model_definition.ipynb) · Next: [03 · State initialisation](03_state_initialisation.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -691,4 +691,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 4 of 20
 #
-# Previous: [02 · Tensor shapes](02_tensor_shapes.ipynb) · Next: [04 · Parameter initialisation](04_parameter_initialisation.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [02 · Tensor shapes](02_tensor_shapes.ipynb) · Next: [04 · Parameter initialisation](04_parameter_initialisation.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -696,4 +696,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 5 of 20
 #
-# Previous: [03 · State initialisation](03_state_initialisation.ipynb) · Next: [05 · Last-step output](05_last_step_output.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [03 · State initialisation](03_state_initialisation.ipynb) · Next: [05 · Last-step output](05_last_step_output.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

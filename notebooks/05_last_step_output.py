@@ -582,4 +582,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 6 of 20
 #
-# Previous: [04 · Parameter initialisation](04_parameter_initialisation.ipynb) · Next: [06 · MSE loss](06_mse_loss.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [04 · Parameter initialisation](04_parameter_initialisation.ipynb) · Next: [06 · MSE loss](06_mse_loss.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

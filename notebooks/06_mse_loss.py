@@ -661,4 +661,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 7 of 20
 #
-# Previous: [05 · Last-step output](05_last_step_output.ipynb) · Next: [07 · Adam and the training step](07_adam_training_step.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [05 · Last-step output](05_last_step_output.ipynb) · Next: [07 · Adam and the training step](07_adam_training_step.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -978,4 +978,4 @@ print(run_summary(notebook_started))
 #
 # **Part I · The classic example** · notebook 8 of 20
 #
-# Previous: [06 · MSE loss](06_mse_loss.ipynb) · Next: [08 · Training on real data](08_training_on_real_data.ipynb), which opens Part II · Practice · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [06 · MSE loss](06_mse_loss.ipynb) · Next: [08 · Training on real data](08_training_on_real_data.ipynb), which opens Part II · Practice · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -828,4 +828,4 @@ print(run_summary(notebook_started))
 #
 # **Part II · Practice** · notebook 9 of 20
 #
-# Previous: [07 · Adam and the training step](07_adam_training_step.ipynb) · Next: [09 · Why LSTM: long memory](09_why_lstm_long_memory.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [07 · Adam and the training step](07_adam_training_step.ipynb) · Next: [09 · Why LSTM: long memory](09_why_lstm_long_memory.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -671,4 +671,4 @@ print(run_summary(notebook_started))
 #
 # **Part II · Practice** · notebook 10 of 20
 #
-# Previous: [08 · Training on real data](08_training_on_real_data.ipynb) · Next: [10 · A character language model](10_character_language_model.ipynb), which opens Part III · Text · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [08 · Training on real data](08_training_on_real_data.ipynb) · Next: [10 · A character language model](10_character_language_model.ipynb), which opens Part III · Text · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -1029,4 +1029,4 @@ print(run_summary(notebook_started))
 #
 # **Part III · Text** · notebook 11 of 20
 #
-# Previous: [09 · Why LSTM: long memory](09_why_lstm_long_memory.ipynb) · Next: [11 · Classifying sequences](11_classifying_sequences.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [09 · Why LSTM: long memory](09_why_lstm_long_memory.ipynb) · Next: [11 · Classifying sequences](11_classifying_sequences.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

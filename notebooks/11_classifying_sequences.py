@@ -1099,4 +1099,4 @@ print(run_summary(notebook_started))
 #
 # **Part III · Text** · notebook 12 of 20
 #
-# Previous: [10 · A character language model](10_character_language_model.ipynb) · Next: [12 · Tagging every step](12_tagging_every_step.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [10 · A character language model](10_character_language_model.ipynb) · Next: [12 · Tagging every step](12_tagging_every_step.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -985,4 +985,4 @@ print(run_summary(notebook_started))
 #
 # **Part III · Text** · notebook 13 of 20
 #
-# Previous: [11 · Classifying sequences](11_classifying_sequences.ipynb) · Next: [13 · Sequence to sequence](13_sequence_to_sequence.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [11 · Classifying sequences](11_classifying_sequences.ipynb) · Next: [13 · Sequence to sequence](13_sequence_to_sequence.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

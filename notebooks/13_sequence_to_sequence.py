@@ -1117,4 +1117,4 @@ print(run_summary(notebook_started))
 #
 # **Part III · Text** · notebook 14 of 20
 #
-# Previous: [12 · Tagging every step](12_tagging_every_step.ipynb) · Next: [14 · Speed](14_speed.ipynb), which opens Part IV · Engineering · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [12 · Tagging every step](12_tagging_every_step.ipynb) · Next: [14 · Speed](14_speed.ipynb), which opens Part IV · Engineering · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

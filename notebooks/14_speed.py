@@ -753,4 +753,4 @@ print(run_summary(notebook_started))
 #
 # **Part IV · Engineering** · notebook 15 of 20
 #
-# Previous: [13 · Sequence to sequence](13_sequence_to_sequence.ipynb) · Next: [15 · Export and deployment](15_export_and_deployment.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [13 · Sequence to sequence](13_sequence_to_sequence.ipynb) · Next: [15 · Export and deployment](15_export_and_deployment.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

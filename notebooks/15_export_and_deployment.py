@@ -820,4 +820,4 @@ print(run_summary(notebook_started))
 #
 # **Part IV · Engineering** · notebook 16 of 20
 #
-# Previous: [14 · Speed](14_speed.ipynb) · Next: [16 · Many processes](16_many_processes.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [14 · Speed](14_speed.ipynb) · Next: [16 · Many processes](16_many_processes.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -832,4 +832,4 @@ print(run_summary(notebook_started))
 #
 # **Part IV · Engineering** · notebook 17 of 20
 #
-# Previous: [15 · Export and deployment](15_export_and_deployment.ipynb) · Next: [17 · Regularising an LSTM](17_regularisation.ipynb), which opens Part V · Beyond · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [15 · Export and deployment](15_export_and_deployment.ipynb) · Next: [17 · Regularising an LSTM](17_regularisation.ipynb), which opens Part V · Beyond · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -1164,4 +1164,4 @@ print(run_summary(notebook_started))
 #
 # **Part V · Beyond** · notebook 18 of 20
 #
-# Previous: [16 · Many processes](16_many_processes.ipynb) · Next: [18 · Forecasting in depth](18_forecasting_in_depth.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [16 · Many processes](16_many_processes.ipynb) · Next: [18 · Forecasting in depth](18_forecasting_in_depth.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -1196,4 +1196,4 @@ print(run_summary(notebook_started))
 #
 # **Part V · Beyond** · notebook 19 of 20
 #
-# Previous: [17 · Regularising an LSTM](17_regularisation.ipynb) · Next: [19 · Relatives and successors](19_relatives_and_successors.ipynb) · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [17 · Regularising an LSTM](17_regularisation.ipynb) · Next: [19 · Relatives and successors](19_relatives_and_successors.ipynb) · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -1181,4 +1181,4 @@ print(run_summary(notebook_started))
 #
 # **Part V · Beyond** · notebook 20 of 20
 #
-# Previous: [18 · Forecasting in depth](18_forecasting_in_depth.ipynb) · This is the last notebook of the course. · [The map of the course](00_the_whole_picture.ipynb) · [Find your question](../README.md#find-your-question)
+# Previous: [18 · Forecasting in depth](18_forecasting_in_depth.ipynb) · This is the last notebook of the course. · [The map of the course](00_the_whole_picture.ipynb#cell-id=cell-015) · [Find your question](../README.md#find-your-question)

@@ -250,6 +250,10 @@ def test_chinese_notebook_00_runs_its_widget_moves_and_no_news_prompt(browser, l
     page.wait_for_timeout(3000)
     screenshot(page, "zh-00-no-news.png")
     assert page.get_by_text(NEWS_PROMPT).count() == 0
+    # ...because the course's configuration is what turned it off (not a slow toast):
+    disabled = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data')"
+                             ".textContent).disabledExtensions")
+    assert "@jupyterlab/apputils-extension:announcements" in disabled
     page.close()
 
 
@@ -259,6 +263,9 @@ def test_text_twins_are_hidden_from_the_file_browser_but_stay_paired(lab):
     with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=10) as response:
         listed = {item["name"] for item in json.load(response)["content"]}
     assert "02_tensor_shapes.ipynb" in listed and "02_tensor_shapes.py" not in listed
+    with urllib.request.urlopen(f"{base}/api/contents/zh?token={token}", timeout=10) as response:
+        zh_listed = {item["name"] for item in json.load(response)["content"]}
+    assert "02_tensor_shapes.ipynb" in zh_listed and "02_tensor_shapes.md" not in zh_listed
     assert (root / "02_tensor_shapes.py").exists()
     url = f"{base}/api/contents/02_tensor_shapes.ipynb?token={token}"
     with urllib.request.urlopen(url, timeout=30) as response:

@@ -258,3 +258,69 @@ def test_a_stale_translation_pairs_with_its_own_cell_after_an_insertion(fixture_
     fresh = {b.cell_id: b for b in edition.skeleton(nb, blocks)}
     assert "门对信号进行缩放" in fresh["cell-004"].text        # its own old translation
     assert "stale translation" not in fresh["cell-002"].text  # none for the new cell
+
+
+def test_questions_summaries_themes_and_parts_use_the_glossary(terms):
+    from tools.readme import zh_summary
+    from utils.curriculum import load_parts, load_registry
+    from utils.questions import load_questions
+    themes, questions = load_questions()
+    pairs = [(q.en, q.en, q.zh) for q in questions]
+    pairs += [(e.number, e.summary, zh_summary(e)) for e in load_registry()]
+    pairs += [(t.key, t.en, t.zh) for t in themes] + [(p.name, p.name, p.zh) for p in load_parts()]
+    problems = [f"{name}: {p.detail}" for name, en, zh in pairs
+                for p in edition.term_problems(name, en, zh, terms)]
+    assert problems == []
+    wrong = edition.term_problems("q", "What is exposure bias?", "什么是曝光偏差？", terms)
+    assert wrong and "暴露偏差" in str(wrong[0])                 # the check can fail here too
+
+
+def test_hyphenated_forms_count_as_the_term(terms):
+    assert edition.term_problems("x", "The forget-gate bias.", "遗忘门的偏置。", terms) == []
+    missing = edition.term_problems("x", "The forget-gate bias.", "它的偏置。", terms)
+    assert [p.kind for p in missing] == ["term"] and "遗忘门" in str(missing[0])
+
+
+def test_a_block_that_is_its_english_cell_is_untranslated(fixture_pair):
+    nb, blocks = fixture_pair
+    nb["cells"][2]["source"] = "The cell state 细胞状态 `c` carries the memory."   # has Chinese
+    english = edition.skeleton(nb, blocks)                   # the skeleton's English block
+    _, problems = edition.build(nb, english)
+    assert ("untranslated", "cell-002") in [(p.kind, p.cell_id) for p in problems]
+
+
+def test_fenced_code_in_a_translation_must_be_the_english_code(fixture_pair):
+    nb, blocks = fixture_pair
+    nb["cells"][3]["source"] += "\n\n```python\nx = 1  # one\n```"
+    fixed = [edition.Block(b.cell_id, edition.cell_hash(nb["cells"][3]["source"]),
+                           b.text + "\n\n```python\nx = 1  # 一\n```") if b.cell_id == "cell-003"
+             else b for b in blocks]
+    assert edition.build(nb, fixed)[1] == []                          # a translated comment
+    changed = [edition.Block(b.cell_id, b.sha, b.text.replace("x = 1", "x = 2")) for b in fixed]
+    assert [(p.kind, p.cell_id) for p in edition.build(nb, changed)[1]] == [("code", "cell-003")]
+
+
+def test_the_course_check_itself_fails_on_planted_defects(tmp_path, terms):
+    """tools/zh.py's own problems_of (what `zh.py check` and the tests above run) on the
+    fixture: clean as shipped, and naming each planted defect."""
+    english, source = FIXTURE / "99_fixture.ipynb", FIXTURE / "99_fixture.md"
+    summary = "A fixture."
+    clean = zh_tool.problems_of(english, terms, source=source, summary=summary,
+                                summary_zh=None)[1]
+    assert [p.kind for p in clean] == []
+    nb = load(english)
+    nb["cells"][2]["source"] = ["The cell state `c` carries all the memory."]
+    changed = tmp_path / "99_fixture.ipynb"
+    changed.write_text(json.dumps(nb), encoding="utf-8")
+    stale = zh_tool.problems_of(changed, terms, source=source, summary=summary, summary_zh=None)[1]
+    assert [(p.kind, p.cell_id) for p in stale] == [("stale", "cell-002")]
+    text = source.read_text(encoding="utf-8").replace("细胞状态", "单元状态")
+    (tmp_path / "wrong.md").write_text(text, encoding="utf-8")
+    wrong = zh_tool.problems_of(english, terms, source=tmp_path / "wrong.md", summary=summary,
+                                summary_zh=None)[1]
+    assert {p.kind for p in wrong} == {"term"}
+    blocks = edition.parse_blocks(source.read_text(encoding="utf-8"))
+    (tmp_path / "short.md").write_text(edition.render_blocks(blocks[:-1]), encoding="utf-8")
+    short = zh_tool.problems_of(english, terms, source=tmp_path / "short.md", summary=summary,
+                                summary_zh=None)[1]
+    assert [(p.kind, p.cell_id) for p in short] == [("missing", "cell-003")]

@@ -11,6 +11,7 @@ import jupytext
 import pytest
 
 from utils.curriculum import budget_seconds, stated_seconds
+from utils.questions import fragment_problems
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -126,11 +127,14 @@ def test_every_relative_link_names_a_file_that_exists(path):
         if cell["cell_type"] != "markdown":
             continue
         for target in MARKDOWN_LINK.findall(source(cell)):
-            file = target.split("#", 1)[0]
+            file, _, fragment = target.partition("#")
             if not file or "://" in file or file.startswith("mailto:"):
                 continue
             if not (path.parent / file).exists():
                 broken.append(target)
+            elif fragment and file.endswith(".ipynb"):
+                broken += [f"{target}: {why}" for why in
+                           fragment_problems(load(path.parent / file), fragment)]
     assert broken == [], f"links to missing files: {broken}"
 
 
@@ -165,3 +169,20 @@ def test_navigation_footer_names_the_next_part_where_a_part_ends():
     assert "开启第 II 部分 · 实践" in footer("07_adam_training_step.ipynb", "zh")
     with pytest.raises(ValueError, match="not a notebook of the registry"):
         footer("77_missing.ipynb")
+
+
+def test_notebook_00s_table_of_parts_is_the_registry():
+    from utils.curriculum import load_parts
+    text = (ROOT / "notebooks" / "00_the_whole_picture.py").read_text(encoding="utf-8")
+    table = text.split("# | part | notebooks | what it answers |\n# | --- | --- | --- |\n")[1]
+    rows = []
+    for line in table.splitlines():
+        if not line.startswith("# | "):
+            break
+        rows.append(line[4:].split(" | "))
+    expected = []
+    for part in load_parts():
+        linked = [part.notebooks[0], part.notebooks[-1]]
+        expected.append((f"{part.numeral} · {part.name}", linked))
+    found = [(cells[0], re.findall(r"\[(\d\d)\]\(\1_[a-z_]+\.ipynb\)", cells[1])) for cells in rows]
+    assert found == expected

@@ -43,6 +43,16 @@ def zh_title(entry) -> str:
     return entry.title
 
 
+def map_cell_id(first: str) -> str:
+    """The id of the cell of notebook 00 whose heading is the map of the course."""
+    nb = json.loads((NOTEBOOKS / first).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown" and re.match(r"## \d+\. The map of the course",
+                                                         "".join(cell["source"])):
+            return cell["id"]
+    raise ValueError(f"{first} has no heading '## N. The map of the course'")
+
+
 def footer(name: str, language: str = "en") -> str:
     """The footer of notebook ``name`` (its file name) in ``language`` ('en' or 'zh')."""
     if language not in ("en", "zh"):
@@ -77,10 +87,10 @@ def footer(name: str, language: str = "en") -> str:
             lines.append(f"Next: {link(nxt)}" + (f", which opens {label(nxt)}" if opens else ""))
     else:
         lines.append("这是课程的最后一篇。" if zh else "This is the last notebook of the course.")
-    first = entries[0]
+    course_map = f"{entries[0].file}#cell-id={map_cell_id(entries[0].file)}"
     readme = "../../README.zh-CN.md" if zh else "../README.md"
-    lines.append(f"[课程地图]({first.file}) · [按问题查找]({readme}#按问题查找)" if zh else
-                 f"[The map of the course]({first.file}) · "
+    lines.append(f"[课程地图]({course_map}) · [按问题查找]({readme}#按问题查找)" if zh else
+                 f"[The map of the course]({course_map}) · "
                  f"[Find your question]({readme}#find-your-question)")
     return "\n".join(lines[:3]) + "\n\n" + " · ".join(lines[3:]) + "\n"
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from tools.navigation import zh_title  # noqa: E402
 from utils.curriculum import load_parts, load_registry  # noqa: E402
 from utils.edition import SUMMARY_ID, parse_blocks  # noqa: E402
-from utils.questions import link_anchor, load_questions, notebook_of, section_of  # noqa: E402
+from utils.questions import load_questions, notebook_of, section_cell_id  # noqa: E402
 
 READMES = {"en": ROOT / "README.md", "zh": ROOT / "README.zh-CN.md"}
 TIMINGS = ROOT / "notebooks" / "timings.json"
@@ -92,11 +92,11 @@ def question_links(language: str = "en") -> list[tuple[str, str, str, str]]:
     for q in questions:
         file = notebook_of(q.kp[0])
         path = ROOT / notebook_path(file, language)
-        if not path.exists():                      # an edition not built yet: link the English
-            path = ROOT / notebook_path(file, "en")
+        if not path.exists():
+            raise SystemExit(f"{path.relative_to(ROOT)} is missing: run `python tools/zh.py "
+                             f"build` before the README")
         nb = cache.setdefault(str(path), _load(path))
-        anchor = link_anchor(section_of(nb, q.kp[0]))
-        link = f"{path.relative_to(ROOT).as_posix()}#{anchor}"
+        link = f"{path.relative_to(ROOT).as_posix()}#cell-id={section_cell_id(nb, q.kp[0])}"
         out.append((q.theme, q.zh if language == "zh" else q.en, link,
                     ", ".join(f"KP {kp}" for kp in q.kp)))
     return out

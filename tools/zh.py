@@ -49,16 +49,26 @@ def summary_of(english: Path) -> str:
     return next(e.summary for e in load_registry() if e.file == english.name)
 
 
-def problems_of(english: Path, terms=None) -> tuple[dict | None, list[edition.Problem]]:
-    """The built Chinese notebook (or None without a translation file) and every problem."""
-    source = translation_path(english)
+def problems_of(english: Path, terms=None, source: Path | None = None,
+                summary: str | None = "registry", summary_zh=None
+                ) -> tuple[dict | None, list[edition.Problem]]:
+    """The built Chinese notebook (or None without a translation file) and every problem:
+    the build's (missing, stale, untranslated, markup, code, run time), the registry
+    summary's, and the glossary's. ``source`` and ``summary`` default to the course's own
+    translation file and registry summary (a test passes a fixture's)."""
+    source = translation_path(english) if source is None else Path(source)
     en_nb = load(english)
     if not source.exists():
         return None, [edition.Problem("missing", english.name, f"no translation file {source}")]
     blocks = edition.parse_blocks(source.read_text(encoding="utf-8"))
-    zh_nb, problems = edition.build(en_nb, blocks, nav_zh=nav_footer(english, "zh"))
-    _, summary_problem = edition.summary_block(summary_of(english), blocks)
-    problems += [summary_problem] if summary_problem else []
+    nav = nav_footer(english, "zh") if summary == "registry" else summary_zh
+    zh_nb, problems = edition.build(en_nb, blocks, nav_zh=nav)
+    if summary is not None:
+        text = summary_of(english) if summary == "registry" else summary
+        found = next((b for b in blocks if b.cell_id == edition.SUMMARY_ID), None)
+        if found is not None or summary == "registry":
+            _, summary_problem = edition.summary_block(text, blocks)
+            problems += [summary_problem] if summary_problem else []
     terms = edition.load_glossary(GLOSSARY) if terms is None else terms
     failed = {p.cell_id for p in problems}      # a cell not translated yet has no terms to check
     for en_cell, zh_cell in zip(en_nb["cells"], zh_nb["cells"], strict=True):

@@ -37,6 +37,7 @@ MARKER = re.compile(r"^<!-- translates (?P<cell_id>[\w-]+) sha:(?P<sha>[0-9a-f]{
 RUN_TIME = re.compile(r"(\*\*Run time:\*\* about )\d+( s)")
 RUN_TIME_SLOT = "{{run_time}}"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -216,10 +217,20 @@ def build(en_nb: dict, blocks: list[Block], nav_zh: str | None = None
         if "<!-- stale translation" in text:
             problems.append(Problem("untranslated", cell["id"], "the block still holds the "
                                     "stale translation kept for reference"))
-        if CJK.search(_text(cell["source"])) is None and CJK.search(text) is None \
+        english = RUN_TIME.sub(rf"\g<1>{RUN_TIME_SLOT}\g<2>", _text(cell["source"]))
+        if text.strip() == english.strip() and re.search(r"[A-Za-z]{3}", english):
+            problems.append(Problem("untranslated", cell["id"], "the block is the English "
+                                    "cell itself"))
+        elif CJK.search(_text(cell["source"])) is None and CJK.search(text) is None \
                 and re.search(r"[A-Za-z]{3}", _text(cell["source"])):
             problems.append(Problem("untranslated", cell["id"], f"no Chinese in the "
                                     f"translation: {text[:60]!r}"))
+        en_fences, zh_fences = FENCE.findall(_text(cell["source"])), FENCE.findall(text)
+        if len(en_fences) != len(zh_fences) or any(
+                code_without_comments(a) != code_without_comments(b)
+                for a, b in zip(en_fences, zh_fences, strict=False)):
+            problems.append(Problem("code", cell["id"], "a fenced code block differs from the "
+                                    "English one (comments aside)"))
         for literal in unrendered_markup(text):
             problems.append(Problem("markup", cell["id"], f"'**' that renders as literal "
                                     f"text (move the punctuation outside the bold): "
@@ -293,7 +304,8 @@ def prose_of(markdown: str) -> str:
 
 
 def _mentions(form: str, prose: str) -> list[tuple[int, int]]:
-    pattern = r"(?<![\w-])" + re.escape(form) + r"(?:s|es)?(?![\w-])"
+    words = r"[ -]".join(re.escape(word) for word in re.split(r"[ -]", form))
+    pattern = r"(?<![\w-])" + words + r"(?:s|es)?(?![\w-])"     # "forget-gate" counts too
     return [m.span() for m in re.finditer(pattern, prose, flags=re.IGNORECASE)]
 
 

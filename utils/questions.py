@@ -15,7 +15,7 @@ import tomllib
 
 from utils.curriculum import KP_ID, load_registry, proof_cells
 
-__all__ = ["Question", "Theme", "load_questions", "question_problems", "link_problems", "link_anchor", "heading_anchor", "headings", "section_of",
+__all__ = ["Question", "Theme", "load_questions", "question_problems", "link_problems", "link_anchor", "section_cell_id", "fragment_problems", "heading_anchor", "headings", "section_of",
            "QUESTIONS"]
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "questions.toml"
@@ -92,6 +92,22 @@ def headings(notebook: dict) -> list[tuple[int, str]]:
     return out
 
 
+def section_cell_id(notebook: dict, kp: str) -> str:
+    """The id of the markdown cell whose heading opens the section that holds the first proof
+    cell of ``kp``: the fragment ``#cell-id=<id>`` makes JupyterLab scroll there (heading
+    anchors are matched undecoded, so a link to a Chinese or a non-ASCII heading would not)."""
+    heading = section_of(notebook, kp)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown" and heading in "".join(cell["source"]).splitlines():
+            return cell["id"]
+    raise ValueError(f"no cell holds the heading {heading!r}")
+
+
+def heading_cell_ids(notebook: dict) -> set[str]:
+    """The ids of the markdown cells that hold a heading."""
+    return {notebook["cells"][k].get("id") for k, _ in headings(notebook)}
+
+
 def section_of(notebook: dict, kp: str) -> str:
     """The heading of the section that holds the first proof cell of ``kp``."""
     cells = notebook["cells"]
@@ -139,6 +155,22 @@ def question_problems(questions: list[Question], notebooks: Path) -> list[str]:
 LINK = re.compile(r"\]\((notebooks/[^)\s#]+\.ipynb)#([^)\s]+)\)")
 
 
+def fragment_problems(notebook: dict, fragment: str) -> list[str]:
+    """Why a link's ``#fragment`` would not find its place in ``notebook`` (empty when it
+    would): ``cell-id=<id>`` must name a heading cell; a legacy heading anchor must be ASCII
+    (JupyterLab compares it undecoded) and name an existing heading."""
+    if fragment.startswith("cell-id="):
+        if fragment[len("cell-id="):] not in heading_cell_ids(notebook):
+            return ["no heading cell with this id"]
+        return []
+    if not fragment.isascii() or "%" in fragment:
+        return ["a heading anchor that is not plain ASCII does not scroll in JupyterLab: "
+                "link #cell-id=<the heading cell's id>"]
+    if fragment not in {heading_anchor(h) for _, h in headings(notebook)}:
+        return ["no section with this heading"]
+    return []
+
+
 def link_problems(markdown: str, root: Path) -> list[str]:
     """Every ``notebooks/...ipynb#anchor`` link in ``markdown`` whose notebook or section
     heading does not exist (anchors as JupyterLab names them)."""
@@ -150,7 +182,5 @@ def link_problems(markdown: str, root: Path) -> list[str]:
             out.append(f"{file}#{anchor}: no such notebook")
             continue
         nb = json.loads(path.read_text(encoding="utf-8"))
-        from urllib.parse import unquote
-        if unquote(anchor) not in {heading_anchor(h) for _, h in headings(nb)}:
-            out.append(f"{file}#{anchor}: no section with this heading")
+        out += [f"{file}#{anchor}: {why}" for why in fragment_problems(nb, anchor)]
     return out
