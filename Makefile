@@ -44,10 +44,10 @@ $(TEST_STAMP): $(LAB_STAMP) requirements-test.txt
 	touch $@
 
 lab: $(LAB_STAMP)
-	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
+	@echo "Starting JupyterLab on $(LAB_NOTEBOOK) (the URL with its token follows)"
 	$(if $(ZH),LANG=C.UTF-8 )$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root) \
-		$(LAB_NOTEBOOK)
+		--LabApp.default_url=/lab/tree/$(LAB_NOTEBOOK)
 
 lab-zh:
 	$(MAKE) lab LANG=zh
