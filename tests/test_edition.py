@@ -254,9 +254,11 @@ def test_a_stale_translation_pairs_with_its_own_cell_after_an_insertion(fixture_
     nb["cells"][4]["source"] = "## Key takeaways\n\n- A gate scales a signal by a number."
     _, problems = edition.build(nb, blocks)
     assert [(p.kind, p.cell_id) for p in problems] == [("missing", "cell-002"),
+                                                        ("renumbered", "cell-003"),
                                                         ("stale", "cell-004")]
     fresh = {b.cell_id: b for b in edition.skeleton(nb, blocks)}
     assert "门对信号进行缩放" in fresh["cell-004"].text        # its own old translation
+    assert fresh["cell-003"].text.startswith("细胞状态")       # kept, under its new id
     assert "stale translation" not in fresh["cell-002"].text  # none for the new cell
 
 

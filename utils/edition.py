@@ -51,7 +51,7 @@ class Block:
 @dataclass(frozen=True)
 class Problem:
     """Why an edition cannot be built: ``kind`` is 'missing', 'stale', 'orphan', 'untranslated',
-    'run-time' or 'term'; ``cell_id`` names the English cell."""
+    'renumbered', 'markup', 'code', 'run-time' or 'term'; ``cell_id`` names the English cell."""
     kind: str
     cell_id: str
     detail: str
@@ -213,6 +213,10 @@ def build(en_nb: dict, blocks: list[Block], nav_zh: str | None = None
                                         f"cell (sha {sha}): {_text(cell['source'])[:60]!r}"))
             continue
         used.add(block.cell_id)
+        if block.cell_id != cell["id"]:
+            problems.append(Problem("renumbered", cell["id"], f"the block translating this "
+                                    f"cell is marked {block.cell_id}: run `python tools/zh.py "
+                                    f"extract NN` to renumber the markers"))
         text = block.text
         if "<!-- stale translation" in text:
             problems.append(Problem("untranslated", cell["id"], "the block still holds the "
