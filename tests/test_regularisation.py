@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from utils.language_model import nats_per_char
 from utils.regularisation import (
     Recipe,
     RegularisedCharLSTM,
@@ -336,7 +337,13 @@ def test_train_run_is_reproducible_and_keeps_the_best_step(tiny_data):
     recipe = Recipe(output_p=0.2, weight_p=0.3, alpha=1.0, beta=1.0, weight_decay=0.1)
     first, second = train_run(recipe, batches, val, **kwargs), train_run(recipe, batches, val,
                                                                            **kwargs)
-    assert first.steps == [0, 10, 20, 30] and first.val_loss == second.val_loss
+    assert first.steps == [0, 10, 20, 30] and first.val_loss == second.val_loss   # a rerun
+    assert first.train_loss[1:] == second.train_loss[1:]            # the same dropout masks
+    assert (first.final_test, first.best_test) == (second.final_test, second.best_test)
+    kept = RegularisedCharLSTM(7, 8, 8, recipe)                     # early stopping's weights
+    kept.load_state_dict(first.best_state)
+    assert nats_per_char(kept, val, streams=4) == first.best_val
+    assert nats_per_char(kept, test, streams=4) == first.best_test
     assert math.isnan(first.train_loss[0]) and len(first.train_loss) == 4
     assert first.best_val == min(first.val_loss)
     assert first.best_step == first.steps[first.val_loss.index(first.best_val)]
