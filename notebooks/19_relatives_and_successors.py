@@ -23,7 +23,7 @@
 # over the whole context. This notebook writes each of them from scratch, proves each against
 # PyTorch or against a second form of itself, and then measures an LSTM against a
 # Transformer on notebook 10's Shakespeare, side by side in one run: trained for about the
-# same wall-clock time (the Transformer at least as long), and timed generating one
+# same wall-clock time (the Transformer longer, less than 1.8 times as long), and timed generating one
 # character at a time as the context grows.
 #
 # **You will learn**
@@ -51,7 +51,7 @@
 #   the table of time, memory and path length per step: each entry measured in this run,
 #   except those marked as following by definition or not measured.
 #
-# **Run time:** about 50 s on a 2-core laptop-class CPU (most of it two models trained side by
+# **Run time:** about 60 s on a 2-core laptop-class CPU (most of it two models trained side by
 # side, then a few seconds of benchmarks); the last cell prints the measured time and peak
 # memory of the run whose outputs you see.
 
@@ -281,29 +281,34 @@ moved = {name: (run_cell(m, seq)[0] - before[name]).abs().max().item() for name,
 print("weights rescaled, outputs moved by:", {name: f"{v:.1e}" for name, v in moved.items()})
 
 # %%
-def smallest_variance(ln_cell, x):
-    """The smallest variance of W_hh h that the cell's norm_hh reads, over x's steps after
-    the first (at t = 0, h = 0 and LN(0) = 0 whatever eps)."""
-    h_ln = c_ln = torch.zeros(x.shape[0], ln_cell.hidden_size, dtype=x.dtype)
-    variances = []
+def smallest_variances(ln_cell, x):
+    """The smallest variance each of the cell's three LayerNorms reads over x's steps, read
+    by forward pre-hooks (norm_hh from the second step: at t = 0, h = 0 and LN(0) = 0)."""
+    seen = {name: [] for name in ("norm_ih", "norm_hh", "norm_c")}
+    hooks = [getattr(ln_cell, name).register_forward_pre_hook(
+        lambda _, args, name=name: seen[name].append(args[0].var(-1, unbiased=False).min()))
+        for name in seen]
     with torch.no_grad():
-        for t in range(x.shape[1]):
-            if t > 0:
-                variances.append((h_ln @ ln_cell.weight_hh.T).var(-1, unbiased=False).min())
-            h_ln, c_ln = ln_cell(x[:, t], (h_ln, c_ln))
-    return min(variances).item()
+        run_cell(ln_cell, x)
+    for hook in hooks:
+        hook.remove()
+    seen["norm_hh"] = seen["norm_hh"][1:]
+    return {name: min(v).item() for name, v in seen.items()}
 
 
-variance_after = {name: smallest_variance(cells[name], seq) for name in ("LN, eps 1e-12", "LN, eps 1e-5")}
-print("after the rescaling, the smallest variance of W_hh h:",
+norm_inputs = {name: smallest_variances(cells[name], seq) for name in ("LN, eps 1e-12", "LN, eps 1e-5")}
+variance_after = {name: min(v.values()) for name, v in norm_inputs.items()}
+print("after the rescaling, the smallest variance each norm reads:", {name: {n: f"{v:.1e}" for n, v
+      in vs.items()} for name, vs in norm_inputs.items()}, "; smallest of the three:",
       {name: f"{v:.1e} = {v / cells[name].norm_hh.eps:.1e} x eps" for name, v in variance_after.items()})
 
 # %% [markdown]
 # The coupled cell's `forward` is checked against its equation written out from its own
 # `weight_ih`, `weight_hh` and `bias`: `c_t = f * c + (1 - f) * tanh(g)`, no separate input
 # gate. With `eps = 1e-12` the layer-normalised cell does not move (less than `1e-6`): after
-# the rescaling the smallest variance of `W_hh h` it reads is still more than a million
-# times its `eps`. With the default `eps = 1e-5` the outputs do move, by more than 0.01:
+# the rescaling the smallest variance any of its three layer norms reads (of `W_ih x`,
+# `W_hh h` or `c`, at any step) is still more than a million times its `eps`. With the
+# default `eps = 1e-5` the outputs do move, by more than 0.01:
 # there that variance falls below 100 times `eps`, which is no longer negligible next to it.
 #
 # Each cell's gradients come from autograd, and `torch.autograd.gradcheck` compares them with
@@ -442,7 +447,8 @@ torch.testing.assert_close(h_s, h_u)                               # the same ou
 torch.testing.assert_close(c_s * m_s.exp(), c_u)                   # ... c' = c exp(-m)
 torch.testing.assert_close(n_s * m_s.exp(), n_u)                   # ... n' = n exp(-m)
 assert torch.isfinite(n_u).all() and n_u.max() > 1e6               # finite, and large
-assert 0 < first_bad < 100 and finite[:first_bad].all() and torch.isnan(h32_u[0, -1]).any()
+assert 0 < first_bad < 100 and finite[:first_bad].all()            # finite, then ...
+assert torch.isnan(h32_u[0, first_bad]).any() and torch.isnan(h32_u[0, -1]).any()   # ... NaN
 assert (largest_log_n.diff() > 0).all() and largest_log_n.diff().mean() > 1.5   # climbs
 assert torch.isfinite(h64_u).all()                                  # float64: still finite
 assert m_gap < 2.5 and largest_log_n.max() > 300                    # m tracks log n
@@ -639,14 +645,15 @@ assert next_moved > 0.01 and next_same == 0                         # the cache 
 # of each. Each model is trained once, from one seed (0): one run, not an average over seeds.
 #
 # The budget is wall-clock time, but a rerun must train the same models, so the step counts
-# are fixed in advance: 540 LSTM steps and 1,000 Transformer steps, set so that the
-# Transformer's steps take at least as long in all as the LSTM's (the ratio is printed and
-# asserted below): if the budget is uneven, it is uneven in the Transformer's favour. The two
+# are fixed in advance: 540 LSTM steps and 1,140 Transformer steps, set so that the
+# Transformer's steps take longer in all than the LSTM's (the ratio is printed, and asserted
+# below to lie between 1.0 and 1.8: the counts aim at about 1.3, with a margin for load from
+# elsewhere): if the budget is uneven, it is uneven in the Transformer's favour. The two
 # trainings are interleaved step by step, so that a burst of load from elsewhere slows both
 # alike, and the time of each model's steps is summed separately.
 
 # %%
-LSTM_STEPS, TRANSFORMER_STEPS = 540, 1000
+LSTM_STEPS, TRANSFORMER_STEPS = 540, 1140
 batches = stream_batches(train_ids, batch_size=32, seq_len=64)
 set_seed(0)
 lstm_model = CharLSTM(V, embedding_dim=64, hidden_size=192)
@@ -702,8 +709,8 @@ for name, run in runs.items():
           f"{sum(run['losses'][:50]) / 50:.3f} (first 50) -> {sum(run['losses'][-50:]) / 50:.3f} (last 50)")
 
 # %% [markdown]
-# Both are scored on all 111,539 next characters of the validation text (the count is printed
-# with the table). The LSTM reads it as
+# Both are scored on all 111,539 next characters of the validation text (each scorer reports
+# how many targets it scored, printed with the table). The LSTM reads it as
 # 64 streams, each from a zero state (`nats_per_char`, notebook 10). The Transformer can read
 # at most 64 characters, the length it was trained on: windows of 64 start every 32
 # characters, and each target is scored once, by the first window that has it among its last
@@ -721,10 +728,27 @@ class LogitsOnly(nn.Module):
     def forward(self, ids):
         return self.model(ids)[0]
 
+
+class Counted(nn.Module):
+    """A CharLSTM that counts the positions it returns logits for: nats_per_char scores
+    every one of them, so this is the number of targets it scored."""
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.vocab_size, self.positions = model, model.vocab_size, 0
+
+    def forward(self, ids, state=None):
+        logits, state = self.model(ids, state)
+        self.positions += logits.shape[0] * logits.shape[1]
+        return logits, state
+
 # %%
-scores = {"LSTM": nats_per_char(lstm_model, val_ids),
-          "LSTM, windows of 64": windowed_nats_per_char(LogitsOnly(lstm_model), val_ids, 64, 32),
-          "Transformer": windowed_nats_per_char(transformer, val_ids, context=64, stride=32)}
+counted = Counted(lstm_model)
+scores, scored = {"LSTM": nats_per_char(counted, val_ids)}, {}
+scores["LSTM, windows of 64"], scored["LSTM, windows of 64"] = windowed_nats_per_char(
+    LogitsOnly(lstm_model), val_ids, 64, 32, return_count=True)
+scores["Transformer"], scored["Transformer"] = windowed_nats_per_char(
+    transformer, val_ids, context=64, stride=32, return_count=True)
+scored["LSTM"] = counted.positions
 params = {name: sum(p.numel() for p in run["model"].parameters()) for name, run in runs.items()}
 print(f"{'model':<21}{'parameters':>11}{'steps':>7}{'train s':>9}{'ms/step':>9}"
       f"{'val nats/char':>15}{'perplexity':>12}")
@@ -733,7 +757,7 @@ for name, nats in scores.items():
     print(f"{name:<21}{params[name.split(',')[0]]:>11,}{run['steps']:>7}{run['seconds']:>9.1f}"
           f"{1000 * run['seconds'] / run['steps']:>9.1f}{nats:>15.3f}{math.exp(nats):>12.2f}")
 print(f"{'uniform':<21}{'':>36}{math.log(V):>15.3f}{V:>12.2f}")
-print(f"scored on {len(val_ids) - 1:,} next characters of the validation text, one seed")
+print(f"targets scored: {scored} of {len(val_ids) - 1:,} next characters, one seed")
 time_ratio = runs["Transformer"]["seconds"] / runs["LSTM"]["seconds"]
 print(f"Transformer / LSTM training time: {time_ratio:.2f}; the LSTM ahead by "
       f"{scores['Transformer'] - scores['LSTM']:.3f} nats/char, by "
@@ -741,7 +765,7 @@ print(f"Transformer / LSTM training time: {time_ratio:.2f}; the LSTM ahead by "
 
 # %% [markdown]
 # At this budget the LSTM wins, by more than 0.1 nats per character, although the
-# Transformer trained at least as long (the ratio of the two times is printed above), and
+# Transformer trained longer (the ratio of the two times is printed above), and
 # not thanks to a longer memory: read the Transformer's way, windows of 64 from a zero state,
 # it scores within 0.01 of its streamed score, still more than 0.1 ahead. (Its state is
 # carried from batch to batch, but its gradient is truncated at the batch's 64 characters,
@@ -752,20 +776,19 @@ print(f"Transformer / LSTM training time: {time_ratio:.2f}; the LSTM ahead by "
 # hundreds of thousands of parameters. It does not test what the Transformer was built for,
 # training every position in parallel on hardware that rewards it, and growing large. The
 # proof checks what the table says: the Transformer's training took at least as long as the
-# LSTM's and less than 1.5 times as long, both models learnt (far below the uniform ln 65),
+# LSTM's and less than 1.8 times as long, both models learnt (far below the uniform ln 65),
 # and the LSTM's validation loss is the lower one, read either way, over every next
-# character of the validation text.
+# character of the validation text (each scorer's count of targets is all 111,539).
 
 # %%
 # KP 19.7
-assert 1 <= time_ratio < 1.5                                       # the Transformer: >= the time
-assert len(val_ids) - 1 == 111_539                                  # every next character
+assert 1.0 <= time_ratio < 1.8                                     # the Transformer: >= the time
+assert all(n == len(val_ids) - 1 == 111_539 for n in scored.values())   # every next character
 assert max(scores.values()) < math.log(V) - 1.5                     # both learnt
 assert scores["Transformer"] - scores["LSTM"] > 0.1                 # the LSTM wins, here
 assert abs(scores["LSTM"] - scores["LSTM, windows of 64"]) < 0.01   # not a longer memory
 assert scores["Transformer"] - scores["LSTM, windows of 64"] > 0.1
 assert params["LSTM"] > 3 * params["Transformer"]
-assert all(r["done"] == r["steps"] for r in runs.values())
 
 # %% [markdown]
 # ## 8. The cost of one more character
@@ -865,11 +888,15 @@ def fitted_slope(method):
 
 
 slopes = {m: fitted_slope(m) for m in METHODS}
+kv_slope_to_1024 = fit_slope(RECOMPUTED, [ms_per_char["Transformer, KV cache"][T_] for T_ in RECOMPUTED])[0]
 lstm_ms, full_ms, kv_ms = (ms_per_char[m] for m in METHODS)
 for method in METHODS:
     last = max(T_ for T_ in CONTEXTS if ms_per_char[method][T_] is not None)
     print(f"{method:<24} from T = 16 to {last}: x{ms_per_char[method][last] / ms_per_char[method][16]:.2f};"
           f" fitted slope {1000 * slopes[method]:.3f} µs per extra character of context")
+print(f"KV cache fitted over recomputing's contexts, 16 to 1024: {1000 * kv_slope_to_1024:.3f} µs"
+      f" per character; the LSTM's times range from {min(lstm_ms.values()):.3f} to "
+      f"{max(lstm_ms.values()):.3f} ms (x{max(lstm_ms.values()) / min(lstm_ms.values()):.2f})")
 
 # %% [markdown]
 # Last, the **path length** between two characters: the fewest operations that information
@@ -933,26 +960,28 @@ print("* by definition, not counted here")
 # %% [markdown]
 # The proof of every row. Time: the LSTM's constant cost is structural: whatever it has read,
 # its state is the same 384 numbers (counted after each `T`), so each character runs the
-# same operations on tensors of the same shapes; the timing agrees, its cost per character
-# at context 16,384 within 1.5 times its cost at 16. Recomputing costs more than ten
-# times as much at 1,024 as at 16, and more than four times as much as at 256 (faster than
-# linear growth: attention's scores are quadratic); the cache's cost at 1,024 is less than
-# twice its cost at 16 (the step's fixed work dominates, at this model's size) and less than
-# a fifth of recomputing's, then grows: at 16,384 more than three times its cost at 16, and
-# more than five times the LSTM's; its fitted slope is positive and less than a tenth of
-# recomputing's. Memory: the LSTM's state, counted after each `T`, is `2 × 192` numbers at
-# every context (the cache's `2 · L · T · d` was counted in section 6). Path length: the
+# same operations on tensors of the same shapes; the timing agrees, its slowest cost per
+# character over all six contexts within 1.5 times its fastest. Recomputing costs more than ten
+# times as much at 1,024 as at 16, and more than eight times as much as at 256, for four
+# times the context: faster than linear growth, as quadratic attention scores would give. The
+# cache's cost at 1,024 is less than twice its cost at 16 (the step's fixed work dominates,
+# at this model's size) and less than a fifth of recomputing's at 1,024, then grows: at
+# 16,384 more than three times its cost at 16, and more than five times the LSTM's; its
+# fitted slope is positive (16 to 16,384) and, fitted over recomputing's contexts (16 to
+# 1,024), less than a tenth of recomputing's. Memory: the LSTM's state, counted after each
+# `T`, is `2 × 192` numbers at every context (the cache's `2 · L · T · d` was counted in section 6). Path length: the
 # LSTM's grows by 2 per step of distance, the Transformer's is the same at every distance.
 # The last two rows are section 7's, proven there.
 
 # %%
 # KP 19.8
-assert 1 / 1.5 < lstm_ms[16384] / lstm_ms[16] < 1.5                  # the LSTM: constant
+assert max(lstm_ms.values()) < 1.5 * min(lstm_ms.values())          # the LSTM: constant
 assert full_ms[1024] > 100 * lstm_ms[1024]                            # why it stops at 1,024
-assert full_ms[1024] > 10 * full_ms[16] and full_ms[1024] > 4 * full_ms[256]
+assert full_ms[1024] > 10 * full_ms[16] and full_ms[1024] > 8 * full_ms[256]   # > linear
 assert kv_ms[1024] < 2 * kv_ms[16] and 5 * kv_ms[1024] < full_ms[1024]
 assert kv_ms[16384] > 3 * kv_ms[16] and kv_ms[16384] > 5 * lstm_ms[16384]
-assert slopes["Transformer, recompute"] > 10 * slopes["Transformer, KV cache"] > 0
+assert slopes["Transformer, KV cache"] > 0                           # 16 to 16,384
+assert slopes["Transformer, recompute"] > 10 * kv_slope_to_1024      # both 16 to 1,024
 assert all(lstm_floats[T_] == 2 * 192 for T_ in CONTEXTS)            # counted after each T
 assert all(tuple(s.shape) == (1, 1, 192) for T_ in CONTEXTS for s in lstm_states[T_])
 assert (lstm_states[16384][1] - lstm_states[16][1]).abs().max() > 0.1   # real, different states
@@ -993,7 +1022,8 @@ assert message.startswith("RuntimeError: Need attn_mask if specifying the is_cau
 # %% [markdown]
 # **Forgetting the mask.** Without it nothing fails: every position attends to the whole
 # sequence, the future included. Change character 40 of a window and, with no mask, the
-# logits at every earlier position move:
+# earlier logits move: at each of positions 0-39 by more than 0.001, at some by more than
+# 0.01 (with the mask, by less than 1e-5):
 
 # %%
 def unmasked(model, ids):
@@ -1005,10 +1035,12 @@ def unmasked(model, ids):
 changed_window = window.clone()
 changed_window[0, 40] = (changed_window[0, 40] + 1) % V
 with torch.no_grad():
-    leak = (unmasked(transformer, changed_window)[:, :40] - unmasked(transformer, window)[:, :40]).abs().max()
+    leak = (unmasked(transformer, changed_window)[0, :40]
+            - unmasked(transformer, window)[0, :40]).abs().amax(-1)          # per position
     masked = (transformer(changed_window)[:, :40] - transformer(window)[:, :40]).abs().max()
-print(f"earlier logits moved by up to {leak:.3f} without the mask, {masked:.1e} with it")
-assert leak > 0.01 and masked < 1e-5
+print(f"without the mask, each of positions 0-39 moved by at least {leak.min():.3f} (up to "
+      f"{leak.max():.3f}); with it, by at most {masked:.1e}")
+assert leak.shape == (40,) and (leak > 1e-3).all() and leak.max() > 0.01 and masked < 1e-5
 
 # %% [markdown]
 # Trained that way, a model learns to read the character it is asked to predict. A fresh copy

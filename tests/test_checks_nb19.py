@@ -34,6 +34,23 @@ def test_gru_parameters_is_what_torch_counts():
                                 input_size=5, hidden_size=8, num_layers=3)
 
 
+def test_right_answers_pass_when_a_wrong_pattern_coincides():
+    # one layer: the "one layer" count is the right one
+    one = sum(p.numel() for p in nn.GRU(10, 20, 1).parameters())
+    assert one == 1920 and check_gru_parameters(1920, 10, 20, num_layers=1)
+    # input_size == hidden_size: "every layer reads the input" is the right count too
+    same = sum(p.numel() for p in nn.GRU(16, 16, 3).parameters())
+    assert check_gru_parameters(same, input_size=16, hidden_size=16, num_layers=3)
+    assert not check_gru_parameters(same + 1, input_size=16, hidden_size=16, num_layers=3)
+    # one layer: the keys-and-values of one layer are all of them
+    assert check_kv_cache_floats(2 * 2048 * 768, num_layers=1)
+    assert "keys only" in repr(check_kv_cache_floats(2048 * 768, num_layers=1))
+    # m_t = m_(t-1): then f'_t = exp(log f_t), the "unstabilised" pattern, is right
+    verdict = check_stabiliser((2.0, 1.0), m_prev=2.0, log_f=0.0, i_pre=1.0)
+    assert verdict and "Correct" in repr(verdict)
+    assert not check_stabiliser((2.0, 0.5), m_prev=2.0, log_f=0.0, i_pre=1.0)
+
+
 def test_stabiliser_agrees_with_slstm_step():
     m_prev, log_f, i_pre = 2.0, -0.5, 3.0
     assert check_stabiliser((3.0, math.exp(-1.5))) and check_stabiliser([3, 0.22313016])

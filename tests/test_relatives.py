@@ -543,6 +543,8 @@ def test_windowed_scoring_scores_every_target_once():
     expected = F.cross_entropy(model(ids[:-1].unsqueeze(0))[0], ids[1:]).item()
     for context, stride in ((10, 5), (10, 10), (16, 3), (102, 51)):
         assert windowed_nats_per_char(model, ids, context, stride) == pytest.approx(expected)
+        nats, count = windowed_nats_per_char(model, ids, context, stride, return_count=True)
+        assert count == 102 and nats == pytest.approx(expected)
 
 
 def test_windowed_scoring_gives_each_target_the_promised_context():
@@ -582,6 +584,8 @@ def test_windowed_scoring_errors_and_mode():
         windowed_nats_per_char(model, ids.tolist(), 8)
     with pytest.raises(TypeError, match="nn.Module"):
         windowed_nats_per_char(lambda x: x, ids, 8)
+    with pytest.raises(TypeError, match="return_count must be True or False, got int"):
+        windowed_nats_per_char(model, ids, 8, return_count=1)
 
 
 # ------------------------------------------------------------------------------ path length

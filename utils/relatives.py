@@ -659,7 +659,7 @@ class CharTransformer(nn.Module):
 
 
 def windowed_nats_per_char(model: nn.Module, ids: Tensor, context: int, stride: int | None = None,
-                           batch: int = 256) -> float:
+                           batch: int = 256, return_count: bool = False):
     """Mean negative log-likelihood (nats) of every next id of ``ids`` (all ``len(ids) - 1``
     targets, each scored once) for a model that reads at most ``context`` positions:
     ``model(x)`` maps ``(B, context)`` ids to ``(B, context, V)`` logits.
@@ -667,7 +667,8 @@ def windowed_nats_per_char(model: nn.Module, ids: Tensor, context: int, stride: 
     Windows of ``context`` ids start every ``stride`` positions (default ``context // 2``);
     the first window scores all its targets, each later one only the targets no window has
     scored yet, so every target after the first ``context`` is predicted from at least
-    ``context - stride`` earlier ids. Runs in ``eval()`` mode without autograd; the model's
+    ``context - stride`` earlier ids. With ``return_count=True`` it returns ``(nats, count)``,
+    ``count`` the number of targets it scored (``len(ids) - 1``). Runs in ``eval()`` mode without autograd; the model's
     mode is put back afterwards."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -682,6 +683,9 @@ def windowed_nats_per_char(model: nn.Module, ids: Tensor, context: int, stride: 
     context = _check_int("context", context)
     stride = context // 2 if stride is None else stride
     stride, batch = _check_int("stride", stride), _check_int("batch", batch)
+    if not isinstance(return_count, bool):
+        raise TypeError(f"return_count must be True or False, got "
+                        f"{type(return_count).__name__} ({return_count!r})")
     if stride > context:
         raise ValueError(f"stride ({stride}) must be at most context ({context}), or some "
                          f"targets would never be scored")
@@ -713,7 +717,7 @@ def windowed_nats_per_char(model: nn.Module, ids: Tensor, context: int, stride: 
         model.train(was_training)
     if count != targets:
         raise RuntimeError(f"scored {count} targets instead of {targets}")  # cannot happen
-    return total / count
+    return (total / count, count) if return_count else total / count
 
 
 # ---------------------------------------------------------------------------------------------
