@@ -47,3 +47,11 @@ def test_origin_mean_is_the_scaler_fitted_before_the_origin():
     assert "1990-07-01 itself" in repr(check_origin_mean(values[:cut + 1].mean()))
     assert not check_origin_mean(values[:cut - 90].mean()) and not check_origin_mean("11")
     assert check_origin_mean(values[:3285].mean(), origin="1990-01-01")
+
+
+def test_origin_mean_tolerance_is_absolute_only():
+    dates, values = load_temperatures()
+    cut = int(np.searchsorted(dates, np.datetime64("1990-07-01")))
+    expected = float(values[:cut].mean())
+    assert check_origin_mean(expected + 5e-7)
+    assert not check_origin_mean(expected + 5e-5)        # rtol 1e-5 alone would accept this

@@ -133,6 +133,10 @@ def test_training_points_end_where_the_origin_starts():
     ({"target": np.ones((50, 2))}, ValueError, "target must be 1-D"),
     ({"channels": np.full(50, np.nan)}, ValueError, "channels contains NaN"),
     ({"lookback": 0}, ValueError, "lookback must be >= 1"),
+    ({"channels": ["a"] * 50}, TypeError,
+     re.escape("channels must be numbers of shape (time,) or (time, channels), got list")),
+    ({"target": np.array(["warm"] * 50)}, TypeError,
+     re.escape("target must be numbers of shape (time,) or (time, channels), got ndarray")),
 ])
 def test_forecast_windows_refuse(kwargs, error, text):
     args = {"channels": np.arange(50.0), "target": np.arange(50.0), "lookback": 5,
@@ -214,7 +218,12 @@ def test_pinball_loss_equals_scikit_learn_level_by_level():
     (torch.zeros(4, 1), torch.zeros(4), (1.0,), ValueError, "strictly between 0 and 1"),
     (torch.zeros(4, 1), torch.zeros(4), 0.5, TypeError, "sequence of levels"),
     (torch.zeros(4, 1), torch.zeros(4), (), ValueError, "strictly between"),
-    (np.zeros((4, 1)), torch.zeros(4), (0.5,), TypeError, "prediction must be a float tensor"),
+    (np.zeros((4, 1)), torch.zeros(4), (0.5,), TypeError,
+     "prediction must be a float tensor, got ndarray"),
+    (torch.zeros(4, 1, dtype=torch.long), torch.zeros(4), (0.5,), TypeError,
+     "prediction must be a float tensor, got a tensor of dtype torch.int64"),
+    (torch.zeros(4, 1), torch.zeros(4, dtype=torch.int32), (0.5,), TypeError,
+     "target must be a float tensor, got a tensor of dtype torch.int32"),
 ])
 def test_pinball_loss_refuses(prediction, target, levels, error, text):
     with pytest.raises(error, match=re.escape(text)):

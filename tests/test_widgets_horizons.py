@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -52,6 +54,15 @@ def test_the_band_is_drawn_only_for_a_method_with_an_interval():
     second = ex.plot.png("a", HISTORY[0], TRUTH[0], TRUTH[0] + 1)
     assert first.startswith(b"\x89PNG") and first != second
     assert ex.plot.png("a", HISTORY[0], TRUTH[0], TRUTH[0]) == first   # blitting leaves no trace
+
+
+@pytest.mark.parametrize("day, text", [(2.0, "got float (2.0)"), (True, "got bool (True)"),
+                                       ("3", "got str ('3')")])
+def test_view_rejects_a_day_that_is_not_an_int(day, text):
+    with pytest.raises(TypeError, match=re.escape(f"day must be a whole row index (int), {text}")):
+        horizon_view("perfect", day, truth=TRUTH, forecasts=FORECASTS, intervals=INTERVALS)
+    assert horizon_view("perfect", np.int64(2), truth=TRUTH, forecasts=FORECASTS,
+                        intervals=INTERVALS)["day"] == 2
 
 
 @pytest.mark.parametrize("kwargs, text", [

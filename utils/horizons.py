@@ -113,7 +113,7 @@ def calendar_features(dates, harmonics: int = 1) -> np.ndarray:
 
     Returns a float64 array ``(len(dates), 2 * harmonics)``, columns ordered sin_1, cos_1,
     sin_2, cos_2, ... Each pair lies on the unit circle, so 31 December sits next to
-    1 January, which a plain day number (365 then 1) does not say.
+    1 January, which a plain day number (364 then 0 in a common year) does not say.
     """
     dates = _check_dates(dates)
     harmonics = _whole("harmonics", harmonics)
@@ -128,8 +128,14 @@ def calendar_features(dates, harmonics: int = 1) -> np.ndarray:
 
 
 def _as_2d(name: str, values) -> torch.Tensor:
-    tensor = torch.as_tensor(np.asarray(values, dtype=np.float32)
-                             if not isinstance(values, torch.Tensor) else values)
+    if isinstance(values, torch.Tensor):
+        tensor = values
+    else:
+        try:
+            tensor = torch.as_tensor(np.asarray(values, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be numbers of shape (time,) or (time, channels), got "
+                            f"{type(values).__name__} ({exc})") from None
     if tensor.dim() == 1:
         tensor = tensor.unsqueeze(1)
     if tensor.dim() != 2 or 0 in tensor.shape:
@@ -271,7 +277,9 @@ def pinball_loss(prediction: torch.Tensor, target: torch.Tensor, quantiles) -> t
     levels = _check_quantiles(quantiles)
     for name, value in (("prediction", prediction), ("target", target)):
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-            raise TypeError(f"{name} must be a float tensor, got {type(value).__name__}")
+            kind = (f"a tensor of dtype {value.dtype}" if isinstance(value, torch.Tensor)
+                    else type(value).__name__)
+            raise TypeError(f"{name} must be a float tensor, got {kind}")
     expected = (*target.shape, len(levels))
     if tuple(prediction.shape) != expected:
         raise ValueError(f"prediction must have shape target.shape + (number of quantiles,) "

@@ -74,12 +74,12 @@ def check_origin_mean(answer: object, origin: str = "1990-07-01") -> Verdict:
     value = as_number(answer)
     if value is None:
         return feedback(False, "", f"give a number (°C), got {answer!r}.")
-    if np.isclose(value, values.mean(), atol=1e-6):
+    if np.isclose(value, values.mean(), rtol=0, atol=1e-6):
         return feedback(False, "", "that is the mean of all ten years: the days from the "
                         "origin on are the future there, and must not be in the statistics.")
-    if np.isclose(value, values[:cut + 1].mean(), atol=1e-6):
+    if np.isclose(value, values[:cut + 1].mean(), rtol=0, atol=1e-6):
         return feedback(False, "", f"that includes {origin} itself, the first day to forecast.")
-    return feedback(bool(np.isclose(value, expected, atol=1e-6)),
+    return feedback(bool(np.isclose(value, expected, rtol=0, atol=1e-6)),
                     f"{expected:.4f} °C, the mean of the {cut:,} days before {origin}.",
                     f"{value:.4f} is not it. Fit on values[:origin], the days before the origin "
                     "(np.searchsorted(dates, np.datetime64(...)) finds its index).")

@@ -64,6 +64,9 @@ def horizon_view(method: str, day: int, *, truth: np.ndarray,
     the true values lie inside it."""
     if method not in forecasts:
         raise ValueError(f"unknown method {method!r}; expected one of {list(forecasts)}")
+    if isinstance(day, bool) or not isinstance(day, (int, np.integer)):
+        raise TypeError(f"day must be a whole row index (int), got {type(day).__name__} "
+                        f"({day!r})")
     if not 0 <= day < len(truth):
         raise ValueError(f"day must be in [0, {len(truth)}), got {day}")
     forecast, actual = forecasts[method][day], truth[day]
