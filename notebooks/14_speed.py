@@ -192,8 +192,8 @@ assert 0.5 < train_cell_ratio < 2.0                    # with autograd: about a 
 # What each one buys depends on the size. Here I = 32 is small next to H = 128, so the input
 # projection is only a fifth of the matmul work, and each step's `(64, 128) @ (128, 512)`
 # matmul is large enough to hide most of Python's dispatch cost. So each trick alone moves the
-# forward time by little, often less than a shared machine's noise (the printed ratios; on this
-# machine they ranged from 0.8× to 1.5× between runs). The proof asserts what holds in every run:
+# forward time by little (this run's ratios are printed above), and such small ratios vary from
+# run to run on a shared machine. The proof asserts only what holds in every run:
 # no trick halves the speed, and all three together still leave the scratch loop slower than `nn.LSTM`,
 # whose remaining edge is oneDNN's kernel itself (matmul and gate arithmetic in one pass over
 # cache-friendly blocks), not one of the three tricks.

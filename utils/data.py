@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["adding_problem", "as_series", "DATASETS", "AIRLINE_SOURCE", "load_airline", "TimeSplit",
+__all__ = ["adding_problem", "as_series", "DATASETS", "AIRLINE_SOURCE", "load_airline", "read_dated_csv", "TimeSplit",
            "time_split", "StandardScaler", "SlidingWindows"]
 
 DATASETS = Path(__file__).parent / "datasets"
@@ -68,6 +68,29 @@ def adding_problem(batch: int, seq_len: int, seed: int | None = None,
     return x, y
 
 
+def read_dated_csv(path: Path, header: list[str], unit: str, what: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Read a shipped two-column CSV of (date, number) rows: ``(dates, values)`` with dates of
+    ``datetime64[unit]`` and float64 values. Refuses a missing file, another header, or a row
+    that does not parse, naming what it expected; the caller checks the contents."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} is missing: no file {path.name!r} in "
+                                f"{path.parent.name!r}")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or rows[0] != header:
+        raise ValueError(f"{path.name}: expected the header {header}, "
+                         f"got {rows[0] if rows else 'an empty file'}")
+    rows = [row for row in rows[1:] if row]
+    try:
+        dates = np.array([row[0] for row in rows], dtype=f"datetime64[{unit}]")
+        values = np.array([float(row[1]) for row in rows])
+    except (ValueError, IndexError) as error:
+        layout = "YYYY-MM" if unit == "M" else "YYYY-MM-DD"
+        raise ValueError(f"{path.name}: a row is not '{layout}',number ({error})") from None
+    return dates, values
+
+
 def load_airline(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The airline passengers series: 144 monthly totals (thousands), 1949-01 to 1960-12.
 
@@ -79,22 +102,9 @@ def load_airline(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray
     shipped file (for tests).
     """
     path = DATASETS / "airline-passengers.csv" if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"the airline series is missing: no file {path.name!r} in "
-                                f"{path.parent.name!r}")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if not rows or rows[0] != ["Month", "Passengers"]:
-        raise ValueError(f"{path.name}: expected the header ['Month', 'Passengers'], "
-                         f"got {rows[0] if rows else 'an empty file'}")
-    rows = [row for row in rows[1:] if row]
-    if len(rows) != 144:
-        raise ValueError(f"{path.name}: expected 144 monthly rows, got {len(rows)}")
-    try:
-        dates = np.array([row[0] for row in rows], dtype="datetime64[M]")
-        values = np.array([float(row[1]) for row in rows])
-    except (ValueError, IndexError) as error:
-        raise ValueError(f"{path.name}: a row is not 'YYYY-MM',number ({error})") from None
+    dates, values = read_dated_csv(path, ["Month", "Passengers"], "M", "the airline series")
+    if len(values) != 144:
+        raise ValueError(f"{path.name}: expected 144 monthly rows, got {len(values)}")
     expected_dates = np.arange(np.datetime64("1949-01"), np.datetime64("1961-01"))
     if not np.array_equal(dates, expected_dates):
         raise ValueError(f"{path.name}: expected the consecutive months 1949-01..1960-12, "

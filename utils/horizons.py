@@ -22,7 +22,6 @@ multi-step strategies, quantile forecasts and rolling-origin evaluation.
 
 from __future__ import annotations
 
-import csv
 import math
 import numbers
 import warnings
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import DATASETS
+from .data import DATASETS, read_dated_csv
 from .forecast import one_blas_thread
 
 __all__ = ["TEMPERATURE_SOURCE", "MISSING_DAYS", "load_temperatures", "calendar_features",
@@ -68,22 +67,9 @@ def load_temperatures(path: str | Path | None = None) -> tuple[np.ndarray, np.nd
     replaces the shipped file (for tests).
     """
     path = DATASETS / "daily-min-temperatures.csv" if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"the temperature series is missing: no file {path.name!r} in "
-                                f"{path.parent.name!r}")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if not rows or rows[0] != ["Date", "Temp"]:
-        raise ValueError(f"{path.name}: expected the header ['Date', 'Temp'], "
-                         f"got {rows[0] if rows else 'an empty file'}")
-    rows = [row for row in rows[1:] if row]
-    if len(rows) != 3650:
-        raise ValueError(f"{path.name}: expected 3,650 daily rows, got {len(rows):,}")
-    try:
-        dates = np.array([row[0] for row in rows], dtype="datetime64[D]")
-        values = np.array([float(row[1]) for row in rows])
-    except (ValueError, IndexError) as error:
-        raise ValueError(f"{path.name}: a row is not 'YYYY-MM-DD',number ({error})") from None
+    dates, values = read_dated_csv(path, ["Date", "Temp"], "D", "the temperature series")
+    if len(values) != 3650:
+        raise ValueError(f"{path.name}: expected 3,650 daily rows, got {len(values):,}")
     every_day = np.arange(np.datetime64("1981-01-01"), np.datetime64("1991-01-01"))
     expected = every_day[~np.isin(every_day, np.array(MISSING_DAYS, dtype="datetime64[D]"))]
     if not np.array_equal(dates, expected):
